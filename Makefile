@@ -1,0 +1,26 @@
+# mod_pycgi -- top-level targets.  See README.md.
+
+PYTHON ?= /usr/bin/python3
+SANITIZE ?=
+
+ifeq ($(SANITIZE),address)
+SAN_FLAGS = EXTRA_CFLAGS="-fsanitize=address -fno-omit-frame-pointer -g -O1" \
+            EXTRA_LDFLAGS="-fsanitize=address"
+endif
+
+all:
+	$(MAKE) -f Makefile.apxs $(SAN_FLAGS)
+
+install: all
+	$(MAKE) -f Makefile.apxs install
+
+test: all
+	$(PYTHON) -m pytest -q tests
+
+bench: all
+	$(PYTHON) bench/bench.py
+
+clean:
+	rm -rf .libs modules/.libs *.la *.lo *.slo *.o modules/*.lo modules/*.slo modules/*.o modules/*.la
+
+.PHONY: all install test bench clean

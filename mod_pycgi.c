@@ -1,0 +1,131 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE and NOTICE). */
+
+/*
+ * mod_pycgi.c -- the table of contents: module record, directives,
+ * hooks, and config create/merge.  The work lives in modules/:
+ *
+ *   pycgi_config   directive setters, UNSET -> default rules
+ *   pycgi_handler  mod_cgi's request checks, runner selection
+ *   pycgi_env      request_rec -> CGI environment and argv
+ *   pycgi_body     request body input (both runners)
+ *   pycgi_output   header scanning + brigades to the client (both runners)
+ *   pycgi_exec     fork/exec runner
+ *   pycgi_embed    embedded runner (Python in this process)
+ *   pycgi_interp   interpreter lifecycle (Python init, code cache)
+ *   pycgi_include  mod_include's exec element
+ *   pycgi_log      error log, ScriptLog, script stderr
+ */
+#include "modules/pycgi_config.h"
+#include "modules/pycgi_handler.h"
+#include "modules/pycgi_include.h"
+#include "modules/pycgi_interp.h"
+
+static void *pycgi_create_dir_config(apr_pool_t *p, char *dir)
+{
+    pycgi_dir_conf *d = apr_palloc(p, sizeof(*d));
+
+    (void)dir;
+    d->mode = PYCGI_UNSET;
+    d->timeout = PYCGI_UNSET;
+    return d;
+}
+
+static void *pycgi_merge_dir_config(apr_pool_t *p, void *basev, void *addv)
+{
+    pycgi_dir_conf *base = basev, *add = addv;
+    pycgi_dir_conf *d = apr_palloc(p, sizeof(*d));
+
+    d->mode = add->mode != PYCGI_UNSET ? add->mode : base->mode;
+    d->timeout = add->timeout != PYCGI_UNSET ? add->timeout : base->timeout;
+    return d;
+}
+
+static void *pycgi_create_server_config(apr_pool_t *p, server_rec *s)
+{
+    pycgi_server_conf *c = apr_pcalloc(p, sizeof(*c));
+
+    (void)s;
+    c->logname = NULL;
+    c->logbytes = PYCGI_UNSET;
+    c->bufbytes = PYCGI_UNSET;
+    c->max_requests = PYCGI_UNSET;
+    c->preload = NULL;
+    c->allow_embedded = PYCGI_UNSET;
+    c->owners = NULL;
+    return c;
+}
+
+static void *pycgi_merge_server_config(apr_pool_t *p, void *basev, void *addv)
+{
+    pycgi_server_conf *base = basev, *add = addv;
+    pycgi_server_conf *c = apr_palloc(p, sizeof(*c));
+
+    c->logname = add->logname ? add->logname : base->logname;
+    c->logbytes = add->logbytes != PYCGI_UNSET ? add->logbytes : base->logbytes;
+    c->bufbytes = add->bufbytes != PYCGI_UNSET ? add->bufbytes : base->bufbytes;
+    c->max_requests = add->max_requests != PYCGI_UNSET ? add->max_requests
+                                                       : base->max_requests;
+    c->preload = add->preload ? add->preload : base->preload;
+    c->allow_embedded = add->allow_embedded != PYCGI_UNSET
+                        ? add->allow_embedded : base->allow_embedded;
+    c->owners = add->owners ? add->owners : base->owners;
+    return c;
+}
+
+static int pycgi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf; (void)plog; (void)ptemp; (void)s;
+    pycgi_include_register();
+    return OK;
+}
+
+static const command_rec pycgi_cmds[] = {
+    AP_INIT_TAKE1("PyCGIMode", pycgi_config_set_mode, NULL,
+                  RSRC_CONF | ACCESS_CONF | OR_OPTIONS,
+                  "How scripts run: exec (a process each), embedded (this "
+                  "server's Python) or auto (embedded when Python 3 can)"),
+    AP_INIT_TAKE1("PyCGIMaxRequests", pycgi_config_set_max_requests, NULL,
+                  RSRC_CONF,
+                  "Recycle the embedded interpreter after this many "
+                  "requests (0 = never)"),
+    AP_INIT_ITERATE("PyCGIPreload", pycgi_config_add_preload, NULL, RSRC_CONF,
+                    "Python modules to import once when a server process "
+                    "starts"),
+    AP_INIT_FLAG("PyCGIAllowEmbedded", pycgi_config_set_allow_embedded, NULL,
+                 RSRC_CONF,
+                 "Off forbids embedded execution: every script runs exec"),
+    AP_INIT_ITERATE("PyCGIEmbedOwners", pycgi_config_add_owner, NULL, RSRC_CONF,
+                    "Only scripts owned by these users may run embedded"),
+    /* mod_cgi's own directives, with mod_cgi's meaning. */
+    AP_INIT_TAKE1("ScriptLog", pycgi_config_set_scriptlog, NULL, RSRC_CONF,
+                  "the name of a log for script debugging info"),
+    AP_INIT_TAKE1("ScriptLogLength", pycgi_config_set_logbytes, NULL, RSRC_CONF,
+                  "the maximum length (in bytes) of the script debug log"),
+    AP_INIT_TAKE1("ScriptLogBuffer", pycgi_config_set_bufbytes, NULL, RSRC_CONF,
+                  "the maximum size (in bytes) to record of a POST request"),
+    AP_INIT_TAKE1("CGIScriptTimeout", pycgi_config_set_timeout, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "The amount of time to wait between successful reads from "
+                  "the CGI script, in seconds."),
+    {NULL}
+};
+
+static void pycgi_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_handler(pycgi_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(pycgi_post_config, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_child_init(pycgi_interp_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+module AP_MODULE_DECLARE_DATA pycgi_module = {
+    STANDARD20_MODULE_STUFF,
+    pycgi_create_dir_config,
+    pycgi_merge_dir_config,
+    pycgi_create_server_config,
+    pycgi_merge_server_config,
+    pycgi_cmds,
+    pycgi_register_hooks,
+    AP_MODULE_FLAG_NONE
+};

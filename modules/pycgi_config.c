@@ -1,0 +1,208 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE and NOTICE). */
+
+/*
+ * pycgi_config.c -- directive setters and the UNSET -> default rules.
+ */
+#include "pycgi_config.h"
+#include "apr_user.h"
+
+int pycgi_config_mode(const pycgi_dir_conf *d)
+{
+    return d->mode == PYCGI_UNSET ? PYCGI_MODE_AUTO : d->mode;
+}
+
+apr_interval_time_t pycgi_config_timeout(const pycgi_dir_conf *d,
+                                         const request_rec *r)
+{
+    /* Like mod_cgi: no CGIScriptTimeout means the server's Timeout. */
+    return d->timeout > 0 ? d->timeout : r->server->timeout;
+}
+
+long pycgi_config_logbytes(const pycgi_server_conf *s)
+{
+    return s->logbytes == PYCGI_UNSET ? PYCGI_DEFAULT_LOGBYTES : s->logbytes;
+}
+
+int pycgi_config_bufbytes(const pycgi_server_conf *s)
+{
+    return s->bufbytes == PYCGI_UNSET ? PYCGI_DEFAULT_BUFBYTES : s->bufbytes;
+}
+
+int pycgi_config_allow_embedded(const pycgi_server_conf *s)
+{
+    return s->allow_embedded == PYCGI_UNSET ? 1 : s->allow_embedded;
+}
+
+const char *pycgi_config_set_mode(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    pycgi_dir_conf *d = dconf;
+
+    if (!strcasecmp(arg, "exec")) {
+        d->mode = PYCGI_MODE_EXEC;
+    }
+    else if (!strcasecmp(arg, "embedded")) {
+        d->mode = PYCGI_MODE_EMBEDDED;
+    }
+    else if (!strcasecmp(arg, "auto")) {
+        d->mode = PYCGI_MODE_AUTO;
+    }
+    else {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           " must be one of exec, embedded or auto, not '",
+                           arg, "'", NULL);
+    }
+    return NULL;
+}
+
+const char *pycgi_config_set_timeout(cmd_parms *cmd, void *dconf,
+                                     const char *arg)
+{
+    pycgi_dir_conf *d = dconf;
+    apr_interval_time_t t;
+
+    /* Same syntax as mod_cgi's: seconds, or a number with a unit. */
+    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS || t < 0) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           ": invalid timeout '", arg, "'", NULL);
+    }
+    d->timeout = t;
+    return NULL;
+}
+
+/* The server-wide directives below refuse <Directory> and friends with
+ * httpd's own wording. */
+static const char *pycgi_server_only(cmd_parms *cmd)
+{
+    return ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+}
+
+const char *pycgi_config_set_scriptlog(cmd_parms *cmd, void *dummy,
+                                       const char *arg)
+{
+    const char *err = pycgi_server_only(cmd);
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    pycgi_sconf(cmd->server)->logname = ap_server_root_relative(cmd->pool, arg);
+    if (!pycgi_sconf(cmd->server)->logname) {
+        return apr_pstrcat(cmd->pool, "Invalid ScriptLog path ", arg, NULL);
+    }
+    return NULL;
+}
+
+static const char *pycgi_parse_long(cmd_parms *cmd, const char *arg, long *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+
+    if (*arg == '\0' || *end != '\0' || v < 0) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           " needs a non-negative number, not '", arg, "'",
+                           NULL);
+    }
+    *out = v;
+    return NULL;
+}
+
+const char *pycgi_config_set_logbytes(cmd_parms *cmd, void *dummy,
+                                      const char *arg)
+{
+    const char *err = pycgi_server_only(cmd);
+    long v;
+
+    (void)dummy;
+    if (err || (err = pycgi_parse_long(cmd, arg, &v))) {
+        return err;
+    }
+    pycgi_sconf(cmd->server)->logbytes = v;
+    return NULL;
+}
+
+const char *pycgi_config_set_bufbytes(cmd_parms *cmd, void *dummy,
+                                      const char *arg)
+{
+    const char *err = pycgi_server_only(cmd);
+    long v;
+
+    (void)dummy;
+    if (err || (err = pycgi_parse_long(cmd, arg, &v))) {
+        return err;
+    }
+    if (v > APR_INT32_MAX) {
+        return "ScriptLogBuffer is too large";
+    }
+    pycgi_sconf(cmd->server)->bufbytes = (int)v;
+    return NULL;
+}
+
+const char *pycgi_config_set_max_requests(cmd_parms *cmd, void *dummy,
+                                          const char *arg)
+{
+    const char *err = pycgi_server_only(cmd);
+    long v;
+
+    (void)dummy;
+    if (err || (err = pycgi_parse_long(cmd, arg, &v))) {
+        return err;
+    }
+    if (v > APR_INT32_MAX) {
+        return "PyCGIMaxRequests is too large";
+    }
+    pycgi_sconf(cmd->server)->max_requests = (int)v;
+    return NULL;
+}
+
+const char *pycgi_config_add_preload(cmd_parms *cmd, void *dummy,
+                                     const char *arg)
+{
+    pycgi_server_conf *s = pycgi_sconf(cmd->server);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    if (!s->preload) {
+        s->preload = apr_array_make(cmd->pool, 4, sizeof(char *));
+    }
+    APR_ARRAY_PUSH(s->preload, const char *) = arg;
+    return NULL;
+}
+
+const char *pycgi_config_set_allow_embedded(cmd_parms *cmd, void *dummy,
+                                            int flag)
+{
+    const char *err = pycgi_server_only(cmd);
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    pycgi_sconf(cmd->server)->allow_embedded = flag;
+    return NULL;
+}
+
+const char *pycgi_config_add_owner(cmd_parms *cmd, void *dummy,
+                                   const char *arg)
+{
+    pycgi_server_conf *s = pycgi_sconf(cmd->server);
+    const char *err = pycgi_server_only(cmd);
+    apr_uid_t uid;
+    apr_gid_t gid;
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    if (apr_uid_get(&uid, &gid, arg, cmd->pool) != APR_SUCCESS) {
+        return apr_pstrcat(cmd->pool, "PyCGIEmbedOwners: unknown user '",
+                           arg, "'", NULL);
+    }
+    if (!s->owners) {
+        s->owners = apr_array_make(cmd->pool, 4, sizeof(apr_uid_t));
+    }
+    APR_ARRAY_PUSH(s->owners, apr_uid_t) = uid;
+    return NULL;
+}
