@@ -1,14 +1,486 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE and NOTICE). */
+
+/*
+ * pycgi_embed.c -- the embedded runner: who runs embedded, and running
+ * one script in the process's interpreter with CGI's contract.
+ */
+#include "pycgi_python.h"
 #include "pycgi_embed.h"
+#include "pycgi_env.h"
+#include "pycgi_interp.h"
+#include "pycgi_pyio.h"
+#include "unixd.h"
+#include <unistd.h>
+
+extern char **environ;
+
+/* A header block larger than this is handed to the scanner as it is
+ * (and refused there if it never ends). */
+#define PYCGI_MAX_HEADER_BLOCK (8 * 1024 * 1024)
+
+/* --- choosing the runner ------------------------------------------- */
+
+/* Is `prog` (a path, or a name looked up in the script's PATH) the
+ * Python 3 of this interpreter's major.minor? */
+static int pycgi_embed_same_python(request_rec *r, const char *prog)
+{
+    char resolved[PATH_MAX];
+    const char *base, *want = "python" APR_STRINGIFY(PY_MAJOR_VERSION) "."
+                              APR_STRINGIFY(PY_MINOR_VERSION);
+
+    if (!ap_strchr_c(prog, '/')) {
+        const char *path = apr_table_get(r->subprocess_env, "PATH");
+        char *dirs, *dir, *state;
+
+        if (!path) {
+            return 0;
+        }
+        dirs = apr_pstrdup(r->pool, path);
+        for (dir = apr_strtok(dirs, ":", &state); dir;
+             dir = apr_strtok(NULL, ":", &state)) {
+            const char *cand = apr_pstrcat(r->pool, dir, "/", prog, NULL);
+
+            if (access(cand, X_OK) == 0) {
+                return pycgi_embed_same_python(r, cand);
+            }
+        }
+        return 0;
+    }
+    if (!realpath(prog, resolved)) {
+        return 0;
+    }
+    base = apr_filepath_name_get(resolved);
+    return !strcmp(base, want)
+           || !strcmp(resolved, PYCGI_PYTHON_EXECUTABLE);
+}
+
+/* auto: a .py without "#!", or a "#!" naming our Python (directly or
+ * through env).  Sets *why for the debug log. */
+static int pycgi_embed_auto(request_rec *r, const char **why)
+{
+    apr_file_t *f;
+    char line[256];
+    apr_size_t len = sizeof(line) - 1;
+    char *prog, *arg, *state, *nl;
+
+    if (apr_file_open(&f, r->filename, APR_READ, APR_OS_DEFAULT, r->pool)
+        != APR_SUCCESS) {
+        *why = "cannot read the script";
+        return 0;
+    }
+    if (apr_file_read(f, line, &len) != APR_SUCCESS) {
+        len = 0;
+    }
+    apr_file_close(f);
+    line[len] = '\0';
+
+    if (len < 2 || line[0] != '#' || line[1] != '!') {
+        const char *ext = strrchr(r->filename, '.');
+
+        *why = "no #! line";
+        return ext && !strcmp(ext, ".py");
+    }
+    if ((nl = strchr(line, '\n')) != NULL) {
+        *nl = '\0';
+    }
+    else if (len == sizeof(line) - 1) {
+        *why = "#! line too long";
+        return 0;
+    }
+    prog = apr_strtok(line + 2, " \t\r", &state);
+    arg = prog ? apr_strtok(NULL, " \t\r", &state) : NULL;
+    if (!prog) {
+        *why = "empty #! line";
+        return 0;
+    }
+    if (!strcmp(apr_filepath_name_get(prog), "env")) {
+        if (!arg || *arg == '-' || apr_strtok(NULL, " \t\r", &state)) {
+            *why = "#! env with options";
+            return 0;
+        }
+        prog = arg;
+    }
+    else if (arg) {
+        /* python3 -u, -O, ...: flags we do not emulate. */
+        *why = "#! interpreter with options";
+        return 0;
+    }
+    *why = apr_pstrcat(r->pool, "#! ", prog, NULL);
+    return pycgi_embed_same_python(r, prog);
+}
+
+static int pycgi_embed_owner_ok(request_rec *r, pycgi_server_conf *sconf)
+{
+    int i;
+
+    if (!sconf->owners) {
+        return 1;
+    }
+    for (i = 0; i < sconf->owners->nelts; i++) {
+        if (APR_ARRAY_IDX(sconf->owners, i, apr_uid_t) == r->finfo.user) {
+            return 1;
+        }
+    }
+    return 0;
+}
 
 int pycgi_embed_wanted(request_rec *r, pycgi_dir_conf *dconf, int nph)
 {
-    (void)r; (void)dconf; (void)nph;
+    pycgi_server_conf *sconf = pycgi_sconf(r->server);
+    int mode = pycgi_config_mode(dconf);
+    const char *why;
+    int embed;
+
+    (void)nph;
+    if (mode == PYCGI_MODE_EXEC) {
+        why = "PyCGIMode exec";
+        embed = 0;
+    }
+    else if (!pycgi_config_allow_embedded(sconf)) {
+        why = "PyCGIAllowEmbedded Off";
+        embed = 0;
+    }
+    else if (ap_unixd_config.suexec_enabled && ap_run_get_suexec_identity(r)) {
+        /* The script must run as its own user: only exec + suexec can
+         * do that.  Asking for embedded here is an error, never a
+         * silent downgrade to the server's identity. */
+        if (mode == PYCGI_MODE_EMBEDDED) {
+            return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, 0,
+                                         PYCGI_LOGNO(0601),
+                                         "PyCGIMode embedded refused: suexec "
+                                         "applies to this request");
+        }
+        why = "suexec applies";
+        embed = 0;
+    }
+    else if (!pycgi_embed_owner_ok(r, sconf)) {
+        why = "script owner not in PyCGIEmbedOwners";
+        embed = 0;
+    }
+    else if (mode == PYCGI_MODE_EMBEDDED) {
+        why = "PyCGIMode embedded";
+        embed = 1;
+    }
+    else {
+        embed = pycgi_embed_auto(r, &why);
+    }
+
+    if (embed && !pycgi_interp_ready()) {
+        if (mode == PYCGI_MODE_EMBEDDED) {
+            return pycgi_log_scripterror(r, HTTP_SERVICE_UNAVAILABLE, 0,
+                                         PYCGI_LOGNO(0602),
+                                         "embedded Python interpreter is not "
+                                         "available");
+        }
+        why = "interpreter not available";
+        embed = 0;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, PYCGI_LOGNO(0603)
+                  "%s runs %s (%s)", r->filename, embed ? "embedded" : "exec",
+                  why);
+    return embed;
+}
+
+/* --- the stream side (no GIL held) ---------------------------------- */
+
+/* End of the header block: "\n\n" or "\n\r\n", searched from `from`. */
+static int pycgi_embed_headers_end(const char *buf, apr_size_t len,
+                                   apr_size_t from)
+{
+    apr_size_t i;
+
+    for (i = from; i < len; i++) {
+        if (buf[i] == '\n' && i + 1 < len
+            && (buf[i + 1] == '\n'
+                || (buf[i + 1] == '\r' && i + 2 < len && buf[i + 2] == '\n'))) {
+            return 1;
+        }
+    }
     return 0;
+}
+
+static apr_status_t pycgi_embed_scan(pycgi_embed_req *req, int eos)
+{
+    apr_bucket_alloc_t *ba = req->r->connection->bucket_alloc;
+
+    if (req->hlen) {
+        APR_BRIGADE_INSERT_TAIL(req->bb, apr_bucket_pool_create(req->hbuf,
+                                req->hlen, req->r->pool, ba));
+    }
+    if (eos) {
+        APR_BRIGADE_INSERT_TAIL(req->bb, apr_bucket_eos_create(ba));
+    }
+    pycgi_output_headers(req->out, req->bb);
+    apr_brigade_cleanup(req->bb);
+    req->hlen = 0;
+    return req->out->pass_rv;
+}
+
+apr_status_t pycgi_embed_write(pycgi_embed_req *req, const char *data,
+                               apr_size_t len)
+{
+    pycgi_output *o = req->out;
+
+    if (o->state == PYCGI_OUT_HEADERS) {
+        apr_size_t from = req->hlen > 3 ? req->hlen - 3 : 0;
+
+        if (req->hlen + len > req->hcap) {
+            apr_size_t cap = req->hcap ? req->hcap * 2 : 8192;
+            char *nbuf;
+
+            while (cap < req->hlen + len) {
+                cap *= 2;
+            }
+            nbuf = apr_palloc(req->r->pool, cap);
+            memcpy(nbuf, req->hbuf, req->hlen);
+            req->hbuf = nbuf;
+            req->hcap = cap;
+        }
+        memcpy(req->hbuf + req->hlen, data, len);
+        req->hlen += len;
+        if (o->nph || req->hlen >= PYCGI_MAX_HEADER_BLOCK
+            || pycgi_embed_headers_end(req->hbuf, req->hlen, from)) {
+            return pycgi_embed_scan(req, 0);
+        }
+        return APR_SUCCESS;
+    }
+    if (o->state == PYCGI_OUT_DISCARD) {
+        return o->pass_rv;
+    }
+    APR_BRIGADE_INSERT_TAIL(req->bb, apr_bucket_transient_create(data, len,
+                            req->r->connection->bucket_alloc));
+    return pycgi_output_body(o, req->bb);
+}
+
+apr_status_t pycgi_embed_flush(pycgi_embed_req *req)
+{
+    pycgi_output *o = req->out;
+
+    if (o->state != PYCGI_OUT_PASS) {
+        return o->state == PYCGI_OUT_DISCARD ? o->pass_rv : APR_SUCCESS;
+    }
+    APR_BRIGADE_INSERT_TAIL(req->bb, apr_bucket_flush_create(
+                            req->r->connection->bucket_alloc));
+    return pycgi_output_body(o, req->bb);
+}
+
+apr_status_t pycgi_embed_read(pycgi_embed_req *req, char *buf,
+                              apr_size_t want, apr_size_t *got)
+{
+    const char *data;
+    apr_status_t rv = pycgi_body_next(req->body, want, &data, got);
+
+    if (rv == APR_SUCCESS) {
+        memcpy(buf, data, *got);
+    }
+    return rv;
+}
+
+void pycgi_embed_stderr(pycgi_embed_req *req, const char *data,
+                        apr_size_t len)
+{
+    pycgi_log_stderr(req->lb, data, len);
+}
+
+int pycgi_embed_wait(pycgi_embed_req *req, double secs)
+{
+    apr_interval_time_t want = (apr_interval_time_t)(secs * APR_USEC_PER_SEC);
+    apr_interval_time_t left = req->deadline - apr_time_now();
+
+    if (want <= left) {
+        apr_sleep(want);
+        return 1;
+    }
+    if (left > 0) {
+        apr_sleep(left);
+    }
+    req->timed_out = 1;
+    return 0;
+}
+
+/* --- running a script ----------------------------------------------- */
+
+/* os.environ's data for the script: exactly exec mode's envp, as bytes
+ * (os.environ keeps bytes on POSIX). */
+static PyObject *pycgi_embed_environ(char **envp)
+{
+    PyObject *d = PyDict_New();
+
+    for (; d && *envp; envp++) {
+        const char *eq = strchr(*envp, '=');
+        PyObject *k, *v;
+
+        if (!eq) {
+            continue;
+        }
+        k = PyBytes_FromStringAndSize(*envp, eq - *envp);
+        v = PyBytes_FromString(eq + 1);
+        if (!k || !v || PyDict_SetItem(d, k, v) < 0) {
+            Py_XDECREF(k);
+            Py_XDECREF(v);
+            Py_DECREF(d);
+            return NULL;
+        }
+        Py_DECREF(k);
+        Py_DECREF(v);
+    }
+    return d;
+}
+
+static PyObject *pycgi_embed_argv(const char **argv, int argc)
+{
+    PyObject *l = PyList_New(argc);
+    int i;
+
+    for (i = 0; l && i < argc; i++) {
+        PyObject *s = PyUnicode_DecodeFSDefault(argv[i]);
+
+        if (!s) {
+            Py_DECREF(l);
+            return NULL;
+        }
+        PyList_SET_ITEM(l, i, s);
+    }
+    return l;
+}
+
+/* Log the Python error of the runner itself (not the script's). */
+static void pycgi_embed_log_pyerr(request_rec *r, const char *what)
+{
+    PyObject *type, *value, *tb, *str = NULL;
+
+    PyErr_Fetch(&type, &value, &tb);
+    if (value) {
+        str = PyObject_Str(value);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PYCGI_LOGNO(0604)
+                  "%s for %s: %s", what, r->filename,
+                  str && PyUnicode_Check(str) ? PyUnicode_AsUTF8(str) : "?");
+    Py_XDECREF(str);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+}
+
+/* The Python part, GIL held: set up, run, restore.  Returns 0, or -1
+ * if the runner itself failed (logged). */
+static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
+                              const char **argv, int argc, const char *cwd)
+{
+    request_rec *r = req->r;
+    PyObject *boot = pycgi_interp_boot();
+    PyObject *env, *pyargv, *out, *in, *err, *ctx = NULL, *res;
+    char **saved_environ = environ;
+    int failed = 0;
+
+    env = pycgi_embed_environ(envp);
+    pyargv = pycgi_embed_argv(argv, argc);
+    out = pycgi_pyio_stdout(req);
+    in = pycgi_pyio_stdin(req);
+    err = pycgi_pyio_stderr(req);
+    if (env && pyargv && out && in && err) {
+        ctx = PyObject_CallMethod(boot, "begin", "sOOsOOO", r->filename, env,
+                                  pyargv, cwd, out, in, err);
+    }
+    if (!ctx) {
+        pycgi_embed_log_pyerr(r, "cannot set up the embedded script");
+        failed = 1;
+    }
+    else {
+        /* The C-level environment too, so os.system()/subprocess see
+         * what a CGI process would.  XXX: process-wide; fine because
+         * embedded requests are serialised and httpd itself does not
+         * read its environment while serving. */
+        environ = envp;
+        pycgi_pyio_set_current(req);
+        pycgi_interp_set_current(r->filename);
+        pycgi_interp_arm(req, req->deadline);
+
+        res = PyObject_CallMethod(boot, "execute", "O", ctx);
+
+        pycgi_interp_disarm();
+        if (!res) {
+            pycgi_embed_log_pyerr(r, "embedded runner failed");
+            failed = 1;
+        }
+        Py_XDECREF(res);
+        res = PyObject_CallMethod(boot, "end", "O", ctx);
+        if (!res) {
+            pycgi_embed_log_pyerr(r, "restoring the interpreter failed");
+        }
+        Py_XDECREF(res);
+        environ = saved_environ;
+        pycgi_pyio_set_current(NULL);
+        pycgi_interp_set_current(NULL);
+        Py_DECREF(ctx);
+    }
+    /* Streams a script kept a reference to are dead from here on. */
+    pycgi_pyio_close(out);
+    pycgi_pyio_close(in);
+    pycgi_pyio_close(err);
+    Py_XDECREF(env);
+    Py_XDECREF(pyargv);
+    pycgi_interp_count(r, req->timed_out);
+    PyErr_Clear();
+    return failed ? -1 : 0;
 }
 
 int pycgi_embed_run(request_rec *r, int nph, apr_interval_time_t timeout)
 {
-    (void)r; (void)nph; (void)timeout;
-    return HTTP_SERVICE_UNAVAILABLE;
+    pycgi_embed_req *req = apr_pcalloc(r->pool, sizeof(*req));
+    apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
+    char **envp = pycgi_env_envp(r, r->pool);
+    const char **argv;
+    char *cwd;
+    int argc, gil, failed;
+    apr_size_t n;
+
+    argv = pycgi_env_argv(r, r->pool, &argc);
+    cwd = apr_pstrdup(r->pool, pycgi_env_dir(r, r->pool));
+    n = strlen(cwd);
+    if (n > 1 && cwd[n - 1] == '/') {
+        cwd[n - 1] = '\0';
+    }
+    req->r = r;
+    req->out = pycgi_output_create(r, nph);
+    req->body = pycgi_body_create(r);
+    req->out->dbuf = req->body->dbuf;
+    req->lb = pycgi_log_linebuf(r);
+    req->bb = apr_brigade_create(r->pool, ba);
+    req->deadline = apr_time_now() + timeout;
+
+    gil = pycgi_interp_enter();
+    failed = pycgi_embed_python(req, envp, argv, argc, cwd);
+    pycgi_interp_leave(gil);
+    pycgi_log_stderr_flush(req->lb);
+
+    if (req->out->state == PYCGI_OUT_HEADERS) {
+        if (req->timed_out) {
+            return pycgi_log_scripterror(r, HTTP_GATEWAY_TIME_OUT, 0,
+                                         PYCGI_LOGNO(0605),
+                                         "Script timed out before returning "
+                                         "headers (CGIScriptTimeout)");
+        }
+        if (failed) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (pycgi_body_status(req->body) != OK) {
+            return pycgi_body_status(req->body);
+        }
+        pycgi_embed_scan(req, 1);
+    }
+    else {
+        if (req->timed_out && req->out->state == PYCGI_OUT_PASS) {
+            /* Headers are out: all we can do is cut the response short
+             * so the client sees it is incomplete. */
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PYCGI_LOGNO(0606)
+                          "Script timed out after sending headers "
+                          "(CGIScriptTimeout): %s", r->filename);
+            APR_BRIGADE_INSERT_TAIL(req->bb, ap_bucket_error_create(
+                                    HTTP_BAD_GATEWAY, NULL, r->pool, ba));
+        }
+        APR_BRIGADE_INSERT_TAIL(req->bb, apr_bucket_eos_create(ba));
+        pycgi_output_body(req->out, req->bb);
+    }
+    return pycgi_output_finish(req->out);
 }

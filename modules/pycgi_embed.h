@@ -3,20 +3,48 @@
 /*
  * pycgi_embed.h -- the embedded runner: the script runs in this
  * process's persistent Python interpreter (see pycgi_interp.h) as if it
- * were a fresh CGI process.  Callers hold no Python state: everything
- * Python happens inside, between an acquire/release pair.
+ * were a fresh CGI process.  Its stdout bytes go through the same
+ * pycgi_output path as an exec child's pipe.
  */
 #ifndef PYCGI_EMBED_H
 #define PYCGI_EMBED_H
 
-#include "pycgi_config.h"
+#include "pycgi_output.h"
+#include "pycgi_body.h"
+
+/* One embedded request; from r->pool, owned by pycgi_embed_run(). */
+typedef struct pycgi_embed_req {
+    request_rec *r;
+    pycgi_output *out;
+    pycgi_body *body;
+    pycgi_linebuf *lb;
+    apr_bucket_brigade *bb;     /* scratch brigade for the output path */
+    char *hbuf;                 /* header block collected so far */
+    apr_size_t hlen, hcap;
+    apr_time_t deadline;        /* CGIScriptTimeout, absolute */
+    volatile int timed_out;     /* set by the watchdog */
+} pycgi_embed_req;
 
 /* Does this request run embedded?  Applies PyCGIMode (auto: the
  * script's shebang), PyCGIAllowEmbedded, PyCGIEmbedOwners and suexec;
- * logs the choice at debug level. */
+ * logs the choice at debug level.  May return an HTTP error status
+ * (> 1) for a request that must not run at all. */
 int pycgi_embed_wanted(request_rec *r, pycgi_dir_conf *dconf, int nph);
 
 /* Run r->filename embedded; returns the handler's status. */
 int pycgi_embed_run(request_rec *r, int nph, apr_interval_time_t timeout);
+
+/* The stream objects' side (pycgi_pyio.c).  Called WITHOUT the GIL:
+ * they may block on the client or the log. */
+apr_status_t pycgi_embed_write(pycgi_embed_req *req, const char *data,
+                               apr_size_t len);
+apr_status_t pycgi_embed_flush(pycgi_embed_req *req);
+apr_status_t pycgi_embed_read(pycgi_embed_req *req, char *buf,
+                              apr_size_t want, apr_size_t *got);
+void pycgi_embed_stderr(pycgi_embed_req *req, const char *data,
+                        apr_size_t len);
+/* Sleep `secs`, cut short at the script's deadline: 1 = slept, 0 = the
+ * deadline came first. */
+int pycgi_embed_wait(pycgi_embed_req *req, double secs);
 
 #endif /* PYCGI_EMBED_H */

@@ -41,7 +41,7 @@ const char **pycgi_env_argv(request_rec *r, apr_pool_t *p, int *argc)
         }
     }
     argv = apr_palloc(p, (words + 2) * sizeof(char *));
-    argv[n++] = apr_filepath_name_get(r->filename);
+    argv[n++] = r->filename;
     while (n <= words) {
         char *w = ap_getword_nulls(p, &args, '+');
 

@@ -19,7 +19,7 @@ apr_table_t *pycgi_env_build(request_rec *r);
 /* "KEY=value" array for execve, NULL-terminated, from pool p. */
 char **pycgi_env_envp(request_rec *r, apr_pool_t *p);
 
-/* argv of the script: argv[0] is the script's file name; an ISINDEX
+/* argv of the script: argv[0] is the script's path (as mod_cgi); an ISINDEX
  * query (one without '=') adds its '+'-separated words, URL-decoded and
  * shell-escaped, as mod_cgi does.  NULL-terminated, from pool p; *argc
  * gets the count. */

@@ -1,7 +1,339 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE and NOTICE). */
+
+/*
+ * pycgi_interp.c -- Python start-up in each child, the per-process
+ * request lock, the timeout watchdog, and process recycling.
+ */
+#include "pycgi_python.h"
 #include "pycgi_interp.h"
+#include "pycgi_pyio.h"
+#include "pycgi_embed.h"
+#include "pycgi_boot.h"
+#include "mpm_common.h"
+#include "apr_thread_mutex.h"
+#include "apr_thread_cond.h"
+#include <signal.h>
+#include <unistd.h>
+
+/* How long a script may ignore its ScriptTimeout before the process is
+ * ended, and how often the exception is raised again meanwhile. */
+#define PYCGI_HARD_GRACE   apr_time_from_sec(5)
+#define PYCGI_REFIRE       apr_time_from_sec(1)
+
+/* Process-lifetime state: created in child_init from the child pool. */
+static struct {
+    int ready;
+    server_rec *server;
+    int max_requests;
+    apr_thread_mutex_t *lock;       /* one embedded script at a time */
+    PyObject *boot;                 /* _pycgi_boot, strong reference */
+    pycgi_interp_stats stats;
+
+    /* watchdog */
+    apr_thread_mutex_t *wd_lock;
+    apr_thread_cond_t *wd_cond;
+    pycgi_embed_req *wd_req;        /* armed request, or NULL */
+    unsigned long wd_tid;           /* its Python thread id */
+    apr_time_t wd_deadline;
+    apr_time_t wd_fired;            /* when ScriptTimeout was first raised */
+    apr_uint64_t wd_gen;            /* arm counter, to spot stale work */
+    apr_thread_t *wd_thread;
+    int wd_stop;                    /* child is exiting */
+} pycgi_interp;
+
+int pycgi_interp_ready(void)
+{
+    return pycgi_interp.ready;
+}
+
+const pycgi_interp_stats *pycgi_interp_get_stats(void)
+{
+    return &pycgi_interp.stats;
+}
+
+static void pycgi_interp_log_pyerr(server_rec *s, const char *what)
+{
+    PyObject *type, *value, *tb, *str = NULL;
+
+    PyErr_Fetch(&type, &value, &tb);
+    if (value) {
+        str = PyObject_Str(value);
+    }
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PYCGI_LOGNO(0501)
+                 "%s: %s", what,
+                 str && PyUnicode_Check(str) ? PyUnicode_AsUTF8(str)
+                                             : "(no detail)");
+    Py_XDECREF(str);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    PyErr_Clear();
+}
+
+/* Import _pycgi_boot from the source compiled into this module. */
+static PyObject *pycgi_interp_load_boot(void)
+{
+    PyObject *code, *mod;
+
+    code = Py_CompileString(pycgi_boot_source, "<mod_pycgi boot>",
+                            Py_file_input);
+    if (!code) {
+        return NULL;
+    }
+    mod = PyImport_ExecCodeModule("_pycgi_boot", code);
+    Py_DECREF(code);
+    return mod;
+}
+
+static void *APR_THREAD_FUNC pycgi_interp_watchdog(apr_thread_t *t, void *d);
+
+/* Child pool pre-cleanup: stop and join the watchdog before its mutex
+ * and condition are destroyed under it (glibc would wait forever). */
+static apr_status_t pycgi_interp_stop(void *unused)
+{
+    apr_status_t rv;
+
+    (void)unused;
+    apr_thread_mutex_lock(pycgi_interp.wd_lock);
+    pycgi_interp.wd_stop = 1;
+    apr_thread_cond_signal(pycgi_interp.wd_cond);
+    apr_thread_mutex_unlock(pycgi_interp.wd_lock);
+    apr_thread_join(&rv, pycgi_interp.wd_thread);
+    return APR_SUCCESS;
+}
+
+static apr_status_t pycgi_interp_start(apr_pool_t *p, server_rec *s)
+{
+    pycgi_server_conf *conf = pycgi_sconf(s);
+    PyConfig config;
+    PyStatus status;
+
+    if (pycgi_pyio_inittab_add() < 0) {
+        return APR_EGENERAL;
+    }
+    PyConfig_InitPythonConfig(&config);
+    /* httpd owns the signals and the command line; the interpreter
+     * should look like Debian's /usr/bin/python3 to scripts (for
+     * sys.executable, e.g. subprocess.run([sys.executable, ...])). */
+    config.install_signal_handlers = 0;
+    config.parse_argv = 0;
+    config.user_site_directory = 0;
+    status = PyConfig_SetBytesString(&config, &config.program_name,
+                                     PYCGI_PYTHON_EXECUTABLE);
+    if (!PyStatus_Exception(status)) {
+        status = Py_InitializeFromConfig(&config);
+    }
+    PyConfig_Clear(&config);
+    if (PyStatus_Exception(status)) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, PYCGI_LOGNO(0502)
+                     "Python initialisation failed: %s",
+                     status.err_msg ? status.err_msg : "unknown error");
+        return APR_EGENERAL;
+    }
+
+    pycgi_interp.boot = pycgi_interp_load_boot();
+    if (!pycgi_interp.boot) {
+        pycgi_interp_log_pyerr(s, "loading the embedded runner failed");
+        PyEval_SaveThread();
+        return APR_EGENERAL;
+    }
+    if (conf->preload && conf->preload->nelts) {
+        PyObject *names = PyList_New(0);
+        int i;
+
+        for (i = 0; names && i < conf->preload->nelts; i++) {
+            PyObject *n = PyUnicode_FromString(
+                APR_ARRAY_IDX(conf->preload, i, const char *));
+
+            if (n) {
+                PyList_Append(names, n);
+                Py_DECREF(n);
+            }
+        }
+        if (names) {
+            PyObject *res = PyObject_CallMethod(pycgi_interp.boot, "preload",
+                                                "O", names);
+
+            if (!res) {
+                pycgi_interp_log_pyerr(s, "PyCGIPreload failed");
+            }
+            Py_XDECREF(res);
+            Py_DECREF(names);
+        }
+    }
+    /* Python runs only between enter/leave from now on. */
+    PyEval_SaveThread();
+
+    if (apr_thread_mutex_create(&pycgi_interp.lock, APR_THREAD_MUTEX_DEFAULT,
+                                p) != APR_SUCCESS
+        || apr_thread_mutex_create(&pycgi_interp.wd_lock,
+                                   APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS
+        || apr_thread_cond_create(&pycgi_interp.wd_cond, p) != APR_SUCCESS
+        || apr_thread_create(&pycgi_interp.wd_thread, NULL,
+                             pycgi_interp_watchdog, NULL, p) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, PYCGI_LOGNO(0503)
+                     "cannot create the embedded runner's lock or watchdog");
+        return APR_EGENERAL;
+    }
+    apr_pool_pre_cleanup_register(p, NULL, pycgi_interp_stop);
+    return APR_SUCCESS;
+}
 
 void pycgi_interp_child_init(apr_pool_t *p, server_rec *s)
 {
-    (void)p; (void)s;
+    pycgi_server_conf *conf = pycgi_sconf(s);
+    server_rec *vs;
+    int wanted = 0;
+
+    /* Start Python only if some server may run scripts embedded. */
+    for (vs = s; vs; vs = vs->next) {
+        if (pycgi_config_allow_embedded(pycgi_sconf(vs))) {
+            wanted = 1;
+        }
+    }
+    if (!wanted) {
+        return;
+    }
+    pycgi_interp.server = s;
+    pycgi_interp.max_requests = conf->max_requests > 0 ? conf->max_requests : 0;
+    if (pycgi_interp_start(p, s) == APR_SUCCESS) {
+        pycgi_interp.ready = 1;
+    }
+}
+
+int pycgi_interp_enter(void)
+{
+    apr_thread_mutex_lock(pycgi_interp.lock);
+    return (int)PyGILState_Ensure();
+}
+
+void pycgi_interp_leave(int gilstate)
+{
+    PyGILState_Release((PyGILState_STATE)gilstate);
+    apr_thread_mutex_unlock(pycgi_interp.lock);
+}
+
+void *pycgi_interp_boot(void)
+{
+    return pycgi_interp.boot;
+}
+
+void pycgi_interp_set_current(const char *script)
+{
+    pycgi_interp.stats.current = script;
+}
+
+void pycgi_interp_arm(pycgi_embed_req *req, apr_time_t deadline)
+{
+    apr_thread_mutex_lock(pycgi_interp.wd_lock);
+    pycgi_interp.wd_req = req;
+    pycgi_interp.wd_tid = PyThread_get_thread_ident();
+    pycgi_interp.wd_deadline = deadline;
+    pycgi_interp.wd_fired = 0;
+    pycgi_interp.wd_gen++;
+    apr_thread_cond_signal(pycgi_interp.wd_cond);
+    apr_thread_mutex_unlock(pycgi_interp.wd_lock);
+}
+
+void pycgi_interp_disarm(void)
+{
+    unsigned long tid;
+
+    apr_thread_mutex_lock(pycgi_interp.wd_lock);
+    tid = pycgi_interp.wd_tid;
+    pycgi_interp.wd_req = NULL;
+    apr_thread_mutex_unlock(pycgi_interp.wd_lock);
+    /* The watchdog can no longer fire; drop anything it raised that the
+     * script did not live to see (GIL held by the caller). */
+    PyThreadState_SetAsyncExc(tid, NULL);
+}
+
+/* The watchdog thread: sleeps until the armed deadline, then raises
+ * ScriptTimeout in the script's thread (again every PYCGI_REFIRE for a
+ * script that swallows it); a script that outlives the grace period is
+ * stuck in C code and only ending the process stops it. */
+static void *APR_THREAD_FUNC pycgi_interp_watchdog(apr_thread_t *t, void *d)
+{
+    (void)d;
+    apr_thread_mutex_lock(pycgi_interp.wd_lock);
+    while (!pycgi_interp.wd_stop) {
+        apr_time_t now = apr_time_now();
+        pycgi_embed_req *req = pycgi_interp.wd_req;
+        apr_uint64_t gen = pycgi_interp.wd_gen;
+        unsigned long tid = pycgi_interp.wd_tid;
+        PyGILState_STATE g;
+
+        if (!req) {
+            apr_thread_cond_wait(pycgi_interp.wd_cond, pycgi_interp.wd_lock);
+            continue;
+        }
+        if (now < pycgi_interp.wd_deadline) {
+            apr_thread_cond_timedwait(pycgi_interp.wd_cond,
+                                      pycgi_interp.wd_lock,
+                                      pycgi_interp.wd_deadline - now);
+            continue;
+        }
+        if (pycgi_interp.wd_fired
+            && now - pycgi_interp.wd_fired > PYCGI_HARD_GRACE) {
+            ap_log_rerror(APLOG_MARK, APLOG_CRIT, 0, req->r, PYCGI_LOGNO(0504)
+                          "script %s ignored its timeout for %" APR_TIME_T_FMT
+                          " s; ending this server process",
+                          req->r->filename, apr_time_sec(PYCGI_HARD_GRACE));
+            _exit(1);
+        }
+        if (!pycgi_interp.wd_fired) {
+            pycgi_interp.wd_fired = now;
+            req->timed_out = 1;
+        }
+        apr_thread_mutex_unlock(pycgi_interp.wd_lock);
+
+        /* Never wait for the GIL while holding wd_lock: the script's
+         * thread takes wd_lock with the GIL held. */
+        g = PyGILState_Ensure();
+        apr_thread_mutex_lock(pycgi_interp.wd_lock);
+        if (pycgi_interp.wd_req == req && pycgi_interp.wd_gen == gen) {
+            PyThreadState_SetAsyncExc(tid, pycgi_pyio_timeout_exc());
+        }
+        apr_thread_mutex_unlock(pycgi_interp.wd_lock);
+        PyGILState_Release(g);
+
+        apr_thread_mutex_lock(pycgi_interp.wd_lock);
+        if (pycgi_interp.wd_req == req && pycgi_interp.wd_gen == gen) {
+            apr_thread_cond_timedwait(pycgi_interp.wd_cond,
+                                      pycgi_interp.wd_lock, PYCGI_REFIRE);
+        }
+    }
+    apr_thread_mutex_unlock(pycgi_interp.wd_lock);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+void pycgi_interp_count(request_rec *r, int timed_out)
+{
+    PyObject *st;
+
+    pycgi_interp.stats.requests++;
+    if (timed_out) {
+        pycgi_interp.stats.timeouts++;
+    }
+    st = PyObject_CallMethod(pycgi_interp.boot, "stats", NULL);
+    if (st && PyTuple_Check(st) && PyTuple_GET_SIZE(st) >= 2) {
+        pycgi_interp.stats.cache_hits =
+            PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(st, 0));
+        pycgi_interp.stats.cache_misses =
+            PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(st, 1));
+    }
+    Py_XDECREF(st);
+    PyErr_Clear();
+
+    if (pycgi_interp.max_requests
+        && pycgi_interp.stats.requests == (apr_uint64_t)pycgi_interp.max_requests) {
+        /* Retire this child gracefully: it finishes what it is doing and
+         * exits; httpd starts a fresh one with a fresh interpreter. */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PYCGI_LOGNO(0505)
+                      "PyCGIMaxRequests %d reached: recycling process %"
+                      APR_PID_T_FMT, pycgi_interp.max_requests, getpid());
+        r->connection->keepalive = AP_CONN_CLOSE;
+        kill(getpid(), AP_SIG_GRACEFUL);
+    }
 }

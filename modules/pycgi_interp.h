@@ -3,11 +3,22 @@
 /*
  * pycgi_interp.h -- the embedded interpreter's lifecycle.
  *
- * Scope: one interpreter per httpd child process, created lazily on the
- * first embedded request (or in child_init when PyCGIPreload asks for
- * it), living until the process exits or PyCGIMaxRequests recycles the
- * process.  Never created in the parent: a crash in Python can only
- * take one child down.
+ * Scope (in mod_lua's terms: "server scope"): one Python interpreter
+ * per httpd child process, created in child_init -- never in the
+ * parent, so Python can only ever take one child down -- and living
+ * until the child exits.  PyCGIMaxRequests retires the child (httpd
+ * starts a fresh one) after that many embedded requests.
+ *
+ * Embedded requests are SERIALISED per process: os.environ, the working
+ * directory, sys.argv and the std streams are process-wide, so two
+ * scripts may never overlap in one process.  Under prefork that costs
+ * nothing (one request per process anyway); under event/worker other
+ * threads of the process wait on pycgi_interp_enter() while static files
+ * and exec scripts are served in parallel; concurrency comes from the
+ * MPM's several processes.
+ *
+ * The GIL is released at the end of child_init and taken only between
+ * pycgi_interp_enter() and pycgi_interp_leave().
  */
 #ifndef PYCGI_INTERP_H
 #define PYCGI_INTERP_H
@@ -15,5 +26,43 @@
 #include "pycgi_config.h"
 
 void pycgi_interp_child_init(apr_pool_t *p, server_rec *s);
+
+/* Python is up in this process (embedded requests can run). */
+int pycgi_interp_ready(void);
+
+/* Per-process counters for the status page. */
+typedef struct {
+    apr_uint64_t requests;      /* embedded requests run */
+    apr_uint64_t timeouts;      /* scripts stopped by CGIScriptTimeout */
+    apr_uint64_t cache_hits;
+    apr_uint64_t cache_misses;
+    const char *current;        /* script running now, or NULL */
+} pycgi_interp_stats;
+
+const pycgi_interp_stats *pycgi_interp_get_stats(void);
+
+/* --- for the embedded runner (pycgi_embed.c) --- */
+struct pycgi_embed_req;
+
+/* Take this process's embedded-request lock, then the GIL.  Returns
+ * the opaque GIL state for pycgi_interp_leave(). */
+int pycgi_interp_enter(void);
+void pycgi_interp_leave(int gilstate);
+
+/* The _pycgi_boot module (borrowed; GIL held). */
+void *pycgi_interp_boot(void);
+
+/* Arm the watchdog for `req` (GIL held, in the request's thread): past
+ * `deadline` it sets req->timed_out and raises ScriptTimeout in this
+ * thread; if the script still runs PYCGI_HARD_GRACE later, the process
+ * is ended (httpd replaces it).  Disarm also drops an exception the
+ * watchdog raised too late to matter. */
+void pycgi_interp_arm(struct pycgi_embed_req *req, apr_time_t deadline);
+void pycgi_interp_disarm(void);
+
+/* Count one embedded request of `script` (GIL held); retires the
+ * process after PyCGIMaxRequests. */
+void pycgi_interp_count(request_rec *r, int timed_out);
+void pycgi_interp_set_current(const char *script);
 
 #endif /* PYCGI_INTERP_H */

@@ -120,7 +120,8 @@ static void pycgi_log_stderr_line(pycgi_linebuf *lb)
 {
     request_rec *r = lb->r;
 
-    /* Drop the line ending; a script's CR would mangle the log. */
+    /* Drop the line ending.  The error log itself escapes control
+     * characters and quotes, so the text goes in as it is. */
     while (lb->len && (lb->buf[lb->len - 1] == '\n'
                        || lb->buf[lb->len - 1] == '\r')) {
         lb->len--;
@@ -128,7 +129,7 @@ static void pycgi_log_stderr_line(pycgi_linebuf *lb)
     lb->buf[lb->len] = '\0';
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                   PYCGI_LOGNO(0301) "stderr from %s: %s", r->filename,
-                  ap_escape_logitem(r->pool, lb->buf));
+                  lb->buf);
     lb->len = 0;
 }
 

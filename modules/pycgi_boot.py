@@ -1,0 +1,183 @@
+# Licensed under the Apache License, Version 2.0 (see LICENSE and NOTICE).
+#
+# pycgi_boot.py -- the Python half of the embedded runner.  Compiled into
+# mod_pycgi.so (as pycgi_boot.h) and imported once per httpd child as
+# the module "_pycgi_boot".  C calls run() with the GIL held, one request
+# at a time per process (see pycgi_interp.h for why).
+#
+# run() makes the interpreter look like a fresh CGI process for the
+# length of one script: os.environ, sys.argv, sys.path[0], cwd, the std
+# streams, __main__; and puts everything back afterwards.  Imported
+# library modules stay loaded: that is where the speed comes from.
+
+import builtins
+import io
+import os
+import sys
+import time
+import traceback
+
+import _pycgi
+
+_code_cache = {}          # path -> ((mtime_ns, size, ino), code object)
+_base_path = list(sys.path[1:]) if sys.path and sys.path[0] == '' else list(sys.path)
+_server_pid = os.getpid()
+_real_exit = os._exit
+_real_sleep = time.sleep
+_stats = {'hits': 0, 'misses': 0}
+
+
+class _ScriptExit(BaseException):
+    """os._exit() inside a script: ends the script, not the server."""
+
+
+def _exit(status):
+    # A script's os._exit() ends its own "process" -- the request.  A
+    # process the script forked really exits.
+    if os.getpid() != _server_pid:
+        _real_exit(status)
+    raise _ScriptExit(status)
+
+
+def _sleep(secs):
+    # time.sleep() that the script timeout can cut short (a blocked
+    # C-level sleep never sees the timeout's exception).
+    if secs < 0:
+        raise ValueError("sleep length must be non-negative")
+    if not _pycgi.wait(secs):
+        raise _pycgi.ScriptTimeout("script timed out during sleep()")
+
+
+def _compile(path):
+    st = os.stat(path)
+    key = (st.st_mtime_ns, st.st_size, st.st_ino)
+    ent = _code_cache.get(path)
+    if ent is not None and ent[0] == key:
+        _stats['hits'] += 1
+        return ent[1]
+    with open(path, 'rb') as f:
+        source = f.read()
+    code = compile(source, path, 'exec', dont_inherit=True)
+    _code_cache[path] = (key, code)
+    _stats['misses'] += 1
+    return code
+
+
+def stats():
+    return (_stats['hits'], _stats['misses'], len(_code_cache))
+
+
+def preload(names):
+    for name in names:
+        __import__(name)
+
+
+class _Request:
+    __slots__ = ('path', 'cwd', 'saved', 'streams', 'nmods', 'main')
+
+
+def begin(path, environ, argv, cwd, out, inp, err):
+    """Make the interpreter look like a fresh CGI process for `path`.
+    Returns the state end() needs to put everything back."""
+    req = _Request()
+    req.path = path
+    req.cwd = cwd
+    req.saved = (os.environ._data, sys.argv, sys.stdin, sys.stdout,
+                 sys.stderr, sys.modules.get('__main__'))
+    req.nmods = len(sys.modules)
+    stderr = io.TextIOWrapper(err, encoding='utf-8', errors='backslashreplace',
+                              line_buffering=True)
+    stdout = io.TextIOWrapper(out, encoding='utf-8', errors='strict')
+    stdin = io.TextIOWrapper(io.BufferedReader(inp), encoding='utf-8',
+                             errors='surrogateescape')
+    req.streams = (stdin, stdout, stderr)
+    os.environ._data = environ
+    os.chdir(cwd)
+    sys.argv = argv
+    sys.path[:] = [cwd] + _base_path
+    sys.stdin, sys.stdout, sys.stderr = stdin, stdout, stderr
+    main = type(sys)('__main__')
+    main.__file__ = path
+    main.__builtins__ = builtins
+    main.__cached__ = None
+    sys.modules['__main__'] = main
+    req.main = main
+    return req
+
+
+def execute(req):
+    """Run the script; returns its exit status, -1 after an uncaught
+    exception (whose traceback went to stderr, i.e. the error log)."""
+    stdout, stderr = req.streams[1], req.streams[2]
+    status = 0
+    try:
+        code = _compile(req.path)
+        exec(code, req.main.__dict__)
+    except SystemExit as e:
+        status = _exit_status(e.code, stderr)
+    except _ScriptExit as e:
+        status = e.args[0] if e.args else 0
+    except BaseException:
+        # A crashing script: the traceback goes where a process's would
+        # (stderr, i.e. the error log), never to the client.
+        try:
+            traceback.print_exc(file=stderr)
+        except BaseException:
+            pass
+        status = -1
+    for s in (stdout, stderr):
+        try:
+            s.flush()
+        except BaseException:
+            pass
+    return status
+
+
+def end(req):
+    """Put back what begin() changed."""
+    env, argv, sys.stdin, sys.stdout, sys.stderr, main = req.saved
+    os.environ._data = env
+    sys.argv = argv
+    sys.path[:] = _base_path
+    if main is not None:
+        sys.modules['__main__'] = main
+    if len(sys.modules) != req.nmods:
+        _forget_local_modules(req.cwd)
+    req.main.__dict__.clear()
+    try:
+        os.chdir('/')
+    except OSError:
+        pass
+    for s in req.streams:
+        try:
+            s.detach()
+        except BaseException:
+            pass
+
+
+def _exit_status(code, stderr):
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    # sys.exit("message") prints the message to stderr, exit status 1.
+    try:
+        print(code, file=stderr)
+    except Exception:
+        pass
+    return 1
+
+
+def _forget_local_modules(cwd):
+    # Modules imported from the script's own directory are the script's
+    # business: dropped after each request so that edits show and two
+    # directories' "utils.py" never mix.  Library modules stay.
+    prefix = cwd.rstrip('/') + '/'
+    for name, mod in list(sys.modules.items()):
+        f = getattr(mod, '__file__', None)
+        if f and f.startswith(prefix) and '/' not in f[len(prefix):]:
+            del sys.modules[name]
+
+
+os._exit = _exit
+time.sleep = _sleep

@@ -1,0 +1,377 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE and NOTICE). */
+
+/*
+ * pycgi_pyio.c -- the _pycgi built-in module: stream objects for an
+ * embedded script's stdin/stdout/stderr.
+ *
+ * stdout and stderr objects play io.BufferedIOBase (TextIOWrapper sits
+ * on them directly); the stdin object plays io.RawIOBase (readinto) and
+ * gets an io.BufferedReader between it and its TextIOWrapper.
+ */
+#include "pycgi_pyio.h"
+#include "pycgi_embed.h"
+
+#define PYCGI_IO_OUT 1
+#define PYCGI_IO_IN  2
+#define PYCGI_IO_ERR 3
+
+typedef struct {
+    PyObject_HEAD
+    pycgi_embed_req *req;       /* NULL once the request is over */
+    int kind;
+} pycgi_stream;
+
+static PyObject *pycgi_timeout_exc;     /* _pycgi.ScriptTimeout */
+static PyObject *pycgi_unsupported;     /* io.UnsupportedOperation */
+
+static int pycgi_stream_live(pycgi_stream *s)
+{
+    if (!s->req) {
+        PyErr_SetString(PyExc_ValueError, "I/O operation on closed file.");
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *pycgi_stream_write(pycgi_stream *s, PyObject *arg)
+{
+    Py_buffer view;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (!pycgi_stream_live(s)) {
+        return NULL;
+    }
+    if (s->kind == PYCGI_IO_IN) {
+        PyErr_SetString(pycgi_unsupported, "not writable");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (s->kind == PYCGI_IO_OUT) {
+        rv = pycgi_embed_write(s->req, view.buf, (apr_size_t)view.len);
+    }
+    else {
+        pycgi_embed_stderr(s->req, view.buf, (apr_size_t)view.len);
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    if (rv != APR_SUCCESS) {
+        /* Like writing to a pipe nobody reads: the client went away. */
+        errno = EPIPE;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return PyLong_FromSsize_t(view.len);
+}
+
+static PyObject *pycgi_stream_flush(pycgi_stream *s, PyObject *unused)
+{
+    apr_status_t rv = APR_SUCCESS;
+
+    (void)unused;
+    if (!pycgi_stream_live(s)) {
+        return NULL;
+    }
+    if (s->kind == PYCGI_IO_OUT) {
+        Py_BEGIN_ALLOW_THREADS
+        rv = pycgi_embed_flush(s->req);
+        Py_END_ALLOW_THREADS
+    }
+    if (rv != APR_SUCCESS) {
+        errno = EPIPE;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *pycgi_stream_readinto(pycgi_stream *s, PyObject *arg)
+{
+    Py_buffer view;
+    apr_size_t got = 0;
+    apr_status_t rv;
+
+    if (!pycgi_stream_live(s)) {
+        return NULL;
+    }
+    if (s->kind != PYCGI_IO_IN) {
+        PyErr_SetString(pycgi_unsupported, "not readable");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(arg, &view, PyBUF_WRITABLE) < 0) {
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    rv = pycgi_embed_read(s->req, view.buf, (apr_size_t)view.len, &got);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    if (rv != APR_SUCCESS && rv != APR_EOF) {
+        errno = ECONNRESET;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return PyLong_FromSize_t(got);
+}
+
+/* read(n) / read() / readall() for the stdin object: what
+ * io.BufferedReader calls for unbounded reads. */
+static PyObject *pycgi_stream_read(pycgi_stream *s, PyObject *args)
+{
+    Py_ssize_t want = -1, have = 0, cap;
+    PyObject *buf;
+
+    if (!PyArg_ParseTuple(args, "|n:read", &want)) {
+        return NULL;
+    }
+    if (!pycgi_stream_live(s)) {
+        return NULL;
+    }
+    if (s->kind != PYCGI_IO_IN) {
+        PyErr_SetString(pycgi_unsupported, "not readable");
+        return NULL;
+    }
+    cap = want >= 0 ? want : HUGE_STRING_LEN;
+    buf = PyBytes_FromStringAndSize(NULL, cap);
+    while (buf && (want < 0 || have < want)) {
+        apr_size_t got = 0;
+        apr_status_t rv;
+
+        if (have == cap) {
+            cap *= 2;
+            if (_PyBytes_Resize(&buf, cap) < 0) {
+                return NULL;
+            }
+        }
+        Py_BEGIN_ALLOW_THREADS
+        rv = pycgi_embed_read(s->req, PyBytes_AS_STRING(buf) + have,
+                              (apr_size_t)(cap - have), &got);
+        Py_END_ALLOW_THREADS
+        if (rv != APR_SUCCESS && rv != APR_EOF) {
+            Py_DECREF(buf);
+            errno = ECONNRESET;
+            return PyErr_SetFromErrno(PyExc_OSError);
+        }
+        have += (Py_ssize_t)got;
+        if (rv == APR_EOF || got == 0 || want >= 0) {
+            break;
+        }
+    }
+    if (buf && _PyBytes_Resize(&buf, have) < 0) {
+        return NULL;
+    }
+    return buf;
+}
+
+static PyObject *pycgi_stream_readall(pycgi_stream *s, PyObject *unused)
+{
+    PyObject *args = PyTuple_New(0), *res;
+
+    (void)unused;
+    if (!args) {
+        return NULL;
+    }
+    res = pycgi_stream_read(s, args);
+    Py_DECREF(args);
+    return res;
+}
+
+static PyObject *pycgi_stream_readable(pycgi_stream *s, PyObject *unused)
+{
+    (void)unused;
+    return PyBool_FromLong(s->kind == PYCGI_IO_IN);
+}
+
+static PyObject *pycgi_stream_writable(pycgi_stream *s, PyObject *unused)
+{
+    (void)unused;
+    return PyBool_FromLong(s->kind != PYCGI_IO_IN);
+}
+
+static PyObject *pycgi_stream_false(pycgi_stream *s, PyObject *unused)
+{
+    (void)s; (void)unused;
+    Py_RETURN_FALSE;
+}
+
+static PyObject *pycgi_stream_fileno(pycgi_stream *s, PyObject *unused)
+{
+    (void)s; (void)unused;
+    PyErr_SetString(pycgi_unsupported,
+                    "embedded CGI streams have no file descriptor");
+    return NULL;
+}
+
+static PyObject *pycgi_stream_close(pycgi_stream *s, PyObject *unused)
+{
+    (void)unused;
+    /* A script closing stdout ends its output, as with a pipe; the
+     * request itself decides when the stream really goes away. */
+    if (s->req && s->kind == PYCGI_IO_OUT) {
+        Py_BEGIN_ALLOW_THREADS
+        pycgi_embed_flush(s->req);
+        Py_END_ALLOW_THREADS
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *pycgi_stream_closed(pycgi_stream *s, void *unused)
+{
+    (void)unused;
+    return PyBool_FromLong(s->req == NULL);
+}
+
+static PyObject *pycgi_stream_name(pycgi_stream *s, void *unused)
+{
+    (void)unused;
+    return PyUnicode_FromString(s->kind == PYCGI_IO_IN ? "<stdin>"
+                                : s->kind == PYCGI_IO_OUT ? "<stdout>"
+                                : "<stderr>");
+}
+
+static PyMethodDef pycgi_stream_methods[] = {
+    {"write", (PyCFunction)pycgi_stream_write, METH_O, NULL},
+    {"flush", (PyCFunction)pycgi_stream_flush, METH_NOARGS, NULL},
+    {"readinto", (PyCFunction)pycgi_stream_readinto, METH_O, NULL},
+    {"read", (PyCFunction)pycgi_stream_read, METH_VARARGS, NULL},
+    {"readall", (PyCFunction)pycgi_stream_readall, METH_NOARGS, NULL},
+    {"readable", (PyCFunction)pycgi_stream_readable, METH_NOARGS, NULL},
+    {"writable", (PyCFunction)pycgi_stream_writable, METH_NOARGS, NULL},
+    {"seekable", (PyCFunction)pycgi_stream_false, METH_NOARGS, NULL},
+    {"isatty", (PyCFunction)pycgi_stream_false, METH_NOARGS, NULL},
+    {"fileno", (PyCFunction)pycgi_stream_fileno, METH_NOARGS, NULL},
+    {"close", (PyCFunction)pycgi_stream_close, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL}
+};
+
+static PyGetSetDef pycgi_stream_getset[] = {
+    {"closed", (getter)pycgi_stream_closed, NULL, NULL, NULL},
+    {"name", (getter)pycgi_stream_name, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL}
+};
+
+static PyTypeObject pycgi_stream_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "_pycgi.Stream",
+    .tp_basicsize = sizeof(pycgi_stream),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A CGI script's standard stream inside mod_pycgi.",
+    .tp_methods = pycgi_stream_methods,
+    .tp_getset = pycgi_stream_getset,
+};
+
+static PyObject *pycgi_stream_new(pycgi_embed_req *req, int kind)
+{
+    pycgi_stream *s = PyObject_New(pycgi_stream, &pycgi_stream_type);
+
+    if (s) {
+        s->req = req;
+        s->kind = kind;
+    }
+    return (PyObject *)s;
+}
+
+PyObject *pycgi_pyio_stdout(pycgi_embed_req *req)
+{
+    return pycgi_stream_new(req, PYCGI_IO_OUT);
+}
+
+PyObject *pycgi_pyio_stdin(pycgi_embed_req *req)
+{
+    return pycgi_stream_new(req, PYCGI_IO_IN);
+}
+
+PyObject *pycgi_pyio_stderr(pycgi_embed_req *req)
+{
+    return pycgi_stream_new(req, PYCGI_IO_ERR);
+}
+
+void pycgi_pyio_close(PyObject *stream)
+{
+    if (stream) {
+        ((pycgi_stream *)stream)->req = NULL;
+        Py_DECREF(stream);
+    }
+}
+
+PyObject *pycgi_pyio_timeout_exc(void)
+{
+    return pycgi_timeout_exc;
+}
+
+/* The request whose script is running now in this process (embedded
+ * requests are serialised per process; see pycgi_interp.h). */
+static pycgi_embed_req *pycgi_current;
+
+static PyObject *pycgi_mod_wait(PyObject *self, PyObject *arg)
+{
+    double secs = PyFloat_AsDouble(arg);
+    int slept;
+    pycgi_embed_req *req = pycgi_current;
+
+    (void)self;
+    if (secs == -1.0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (req) {
+        slept = pycgi_embed_wait(req, secs);
+    }
+    else {
+        apr_sleep((apr_interval_time_t)(secs * APR_USEC_PER_SEC));
+        slept = 1;
+    }
+    Py_END_ALLOW_THREADS
+    return PyBool_FromLong(slept);
+}
+
+void pycgi_pyio_set_current(pycgi_embed_req *req)
+{
+    pycgi_current = req;
+}
+
+static PyMethodDef pycgi_mod_methods[] = {
+    {"wait", pycgi_mod_wait, METH_O,
+     "Sleep, returning False if the script's timeout came first."},
+    {NULL, NULL, 0, NULL}
+};
+
+static struct PyModuleDef pycgi_moddef = {
+    PyModuleDef_HEAD_INIT, "_pycgi", "mod_pycgi's in-server support.", -1,
+    pycgi_mod_methods, NULL, NULL, NULL, NULL
+};
+
+static PyObject *pycgi_pyio_init_module(void)
+{
+    PyObject *m, *io;
+
+    if (PyType_Ready(&pycgi_stream_type) < 0) {
+        return NULL;
+    }
+    io = PyImport_ImportModule("io");
+    if (!io) {
+        return NULL;
+    }
+    pycgi_unsupported = PyObject_GetAttrString(io, "UnsupportedOperation");
+    Py_DECREF(io);
+    if (!pycgi_unsupported) {
+        return NULL;
+    }
+    m = PyModule_Create(&pycgi_moddef);
+    if (!m) {
+        return NULL;
+    }
+    /* A BaseException, so that a script's "except Exception:" does not
+     * swallow its own timeout. */
+    pycgi_timeout_exc = PyErr_NewException("_pycgi.ScriptTimeout",
+                                           PyExc_BaseException, NULL);
+    if (!pycgi_timeout_exc
+        || PyModule_AddObjectRef(m, "ScriptTimeout", pycgi_timeout_exc) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
+
+int pycgi_pyio_inittab_add(void)
+{
+    return PyImport_AppendInittab("_pycgi", pycgi_pyio_init_module);
+}
