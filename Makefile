@@ -14,8 +14,19 @@ all:
 install: all
 	$(MAKE) -f Makefile.apxs install
 
+deps:
+	sh tools/deps.sh
+
+# The README's two commands.
+demo: deps
+	sh tools/demo.sh
+
+check: deps
+	$(MAKE) all
+	$(PYTHON) -m pytest -ra tests
+
 test: all
-	$(PYTHON) -m pytest -q tests
+	$(PYTHON) -m pytest -ra tests
 
 bench: all
 	$(PYTHON) bench/bench.py
@@ -23,4 +34,4 @@ bench: all
 clean:
 	rm -rf .libs modules/.libs *.la *.lo *.slo *.o modules/*.lo modules/*.slo modules/*.o modules/*.la
 
-.PHONY: all install test bench clean
+.PHONY: all install deps demo check test bench clean

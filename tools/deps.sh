@@ -1,0 +1,16 @@
+#!/bin/sh
+# Install the Debian packages mod_pycgi builds, tests and benchmarks with.
+# Safe to run again; needs root (apt-get).
+set -e
+PKGS="apache2 apache2-dev apache2-utils libpython3-dev python3 python3-pytest
+      wrk curl gnuplot-nox libapache2-mod-wsgi-py3 libapache2-mod-python"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" \
+        || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends $missing
+fi
