@@ -485,6 +485,14 @@ CASE_IDS = [c.id for c in CASES]
 assert len(set(CASE_IDS)) == len(CASE_IDS)
 
 
+def expected_exe(module, mode):
+    """Regex for /proc/self/exe of a script (whoami.py): the interpreter
+    for fork/exec runners, the httpd binary for the embedded one."""
+    if module == "pycgi" and mode == "embedded":
+        return r"/usr/sbin/apache2"
+    return r"/usr/bin/python3(\.\d+)?"
+
+
 def run_checks(case, resp, ctx):
     """The table's own expectations for one response."""
     assert resp.status == case.status, \

@@ -105,7 +105,7 @@ class Site:
         with open(os.path.join(self.htdocs, "index.html"), "w") as f:
             f.write("<html><body>static index</body></html>\n")
         for prefix, (sub, _, _) in SCRIPT_DIRS.items():
-            self._fill_script_dir(os.path.join(self.root, sub), prefix)
+            self.fill_script_dir(sub, prefix)
         for sub in ("ssi", "ssi-noexec"):
             self._write_ssi(os.path.join(self.htdocs, sub))
         self.make_dir("htdocs/local")
@@ -127,7 +127,9 @@ class Site:
         os.chmod(path, mode)
         return path
 
-    def _fill_script_dir(self, path, prefix):
+    def fill_script_dir(self, rel, prefix):
+        """A directory with every fixture script; data.txt names `prefix`."""
+        path = self.path(rel)
         os.makedirs(path)
         os.chmod(path, 0o755)
         for name in sorted(os.listdir(SCRIPTS)):
@@ -223,6 +225,14 @@ class Response:
 
 
 def _dechunk(data):
+    body, used = dechunk_prefix(data)
+    if used != len(data):
+        raise ValueError("%d bytes after the last chunk" % (len(data) - used))
+    return body
+
+
+def dechunk_prefix(data):
+    """Decode the chunked body at the start of `data`: (body, bytes used)."""
     out = []
     pos = 0
     while True:
@@ -236,7 +246,10 @@ def _dechunk(data):
             raise ValueError("bad chunk size %r at %d" % (size_field, pos))
         pos = eol + 2
         if size == 0:
-            return b"".join(out)
+            # No trailers are expected from httpd: just the final CRLF.
+            if data[pos:pos + 2] != b"\r\n":
+                raise ValueError("no CRLF after the last chunk")
+            return b"".join(out), pos + 2
         if len(data) < pos + size + 2 or data[pos + size:pos + size + 2] \
                 != b"\r\n":
             raise ValueError("truncated chunk at %d" % pos)
@@ -388,8 +401,20 @@ class Server:
                 lines.append("ScriptAlias /cgi-bin/ %s/cgi-bin/" % site)
             lines.append('<Directory "%s/%s">\n    %s\n</Directory>'
                          % (site, sub, "\n    ".join(body)))
-        lines.append(self.extra_conf)
+        lines.append(self.expand(self.extra_conf))
         return "\n".join(lines) + "\n"
+
+    def expand(self, text):
+        """Fill the tokens extra_conf may use: @SITE@, @LOGDIR@, @RUNDIR@,
+        @HANDLER@ (our handler name, or cgi-script for stock mod_cgi) and
+        @MODE@ (a PyCGIMode line, empty for stock mod_cgi)."""
+        return (text.replace("@SITE@", self.site.root)
+                .replace("@LOGDIR@", self.logdir)
+                .replace("@RUNDIR@", self.rundir)
+                .replace("@HANDLER@", "pycgi-script" if self.module == "pycgi"
+                         else "cgi-script")
+                .replace("@MODE@", "PyCGIMode %s" % self.mode if self.mode
+                         else ""))
 
     # -- process control ---------------------------------------------------
 
@@ -413,7 +438,19 @@ class Server:
                     continue
                 raise
 
-    def _spawn(self, timeout):
+    def configtest(self):
+        """`apache2 -t` on this server's configuration: (exit code, output)."""
+        if self.port is None:
+            self.port = free_port()
+        with open(self.conf_path, "w") as f:
+            f.write(self.config_text())
+        proc = subprocess.run([APACHE2, "-t", "-f", self.conf_path],
+                              stdin=subprocess.DEVNULL, capture_output=True,
+                              env=self._environ(), timeout=60)
+        return proc.returncode, (proc.stdout + proc.stderr).decode(
+            "utf-8", "replace")
+
+    def _environ(self):
         env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
                        "/sbin:/bin",
                "LANG": "C",
@@ -427,6 +464,10 @@ class Server:
         for var in ("ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"):
             if var in os.environ:
                 env[var] = os.environ[var]
+        return env
+
+    def _spawn(self, timeout):
+        env = self._environ()
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
                 [APACHE2, "-f", self.conf_path, "-DFOREGROUND"],
@@ -645,7 +686,11 @@ CustomLog {logdir}/access_log short
 Timeout 30
 KeepAlive On
 ServerSignature Off
-CGIScriptTimeout 3
+# Only silent.py is meant to time out; everything else keeps the default
+# (Timeout), so a loaded machine does not turn slow scripts into 504s.
+<Files "silent.py">
+    CGIScriptTimeout 2
+</Files>
 SetEnv PYCGI_SETENV set-by-setenv
 PassEnv PYCGI_PASSENV
 <Directory />
