@@ -54,19 +54,23 @@ static int pycgi_embed_same_python(request_rec *r, const char *prog)
            || !strcmp(resolved, PYCGI_PYTHON_EXECUTABLE);
 }
 
-/* auto: a .py without "#!", or a "#!" naming our Python (directly or
- * through env).  Sets *why for the debug log. */
-static int pycgi_embed_auto(request_rec *r, const char **why)
+/* What a script's first line says it is. */
+#define PYCGI_SCRIPT_OTHER  0   /* not Python (shell, perl, binary, ...) */
+#define PYCGI_SCRIPT_PYTHON 1   /* some Python, not provably ours */
+#define PYCGI_SCRIPT_OURS   2   /* our Python: no #! (.py), or #! to it */
+
+static int pycgi_embed_classify(request_rec *r, const char **why)
 {
     apr_file_t *f;
     char line[256];
     apr_size_t len = sizeof(line) - 1;
     char *prog, *arg, *state, *nl;
+    const char *base;
 
     if (apr_file_open(&f, r->filename, APR_READ, APR_OS_DEFAULT, r->pool)
         != APR_SUCCESS) {
         *why = "cannot read the script";
-        return 0;
+        return PYCGI_SCRIPT_OTHER;
     }
     if (apr_file_read(f, line, &len) != APR_SUCCESS) {
         len = 0;
@@ -78,35 +82,41 @@ static int pycgi_embed_auto(request_rec *r, const char **why)
         const char *ext = strrchr(r->filename, '.');
 
         *why = "no #! line";
-        return ext && !strcmp(ext, ".py");
+        return ext && !strcmp(ext, ".py") ? PYCGI_SCRIPT_OURS
+                                          : PYCGI_SCRIPT_OTHER;
     }
     if ((nl = strchr(line, '\n')) != NULL) {
         *nl = '\0';
     }
     else if (len == sizeof(line) - 1) {
         *why = "#! line too long";
-        return 0;
+        return PYCGI_SCRIPT_OTHER;
     }
     prog = apr_strtok(line + 2, " \t\r", &state);
     arg = prog ? apr_strtok(NULL, " \t\r", &state) : NULL;
     if (!prog) {
         *why = "empty #! line";
-        return 0;
+        return PYCGI_SCRIPT_OTHER;
     }
     if (!strcmp(apr_filepath_name_get(prog), "env")) {
         if (!arg || *arg == '-' || apr_strtok(NULL, " \t\r", &state)) {
             *why = "#! env with options";
-            return 0;
+            return PYCGI_SCRIPT_OTHER;
         }
         prog = arg;
+        arg = NULL;
     }
-    else if (arg) {
-        /* python3 -u, -O, ...: flags we do not emulate. */
-        *why = "#! interpreter with options";
-        return 0;
+    *why = apr_pstrcat(r->pool, "#! ", prog, arg ? " " : "", arg, NULL);
+    base = apr_filepath_name_get(prog);
+    if (strncmp(base, "python", 6)) {
+        return PYCGI_SCRIPT_OTHER;
     }
-    *why = apr_pstrcat(r->pool, "#! ", prog, NULL);
-    return pycgi_embed_same_python(r, prog);
+    if (arg) {
+        /* python3 -u, -O, ...: interpreter flags we do not emulate. */
+        return PYCGI_SCRIPT_PYTHON;
+    }
+    return pycgi_embed_same_python(r, prog) ? PYCGI_SCRIPT_OURS
+                                            : PYCGI_SCRIPT_PYTHON;
 }
 
 static int pycgi_embed_owner_ok(request_rec *r, pycgi_server_conf *sconf)
@@ -157,12 +167,18 @@ int pycgi_embed_wanted(request_rec *r, pycgi_dir_conf *dconf, int nph)
         why = "script owner not in PyCGIEmbedOwners";
         embed = 0;
     }
-    else if (mode == PYCGI_MODE_EMBEDDED) {
-        why = "PyCGIMode embedded";
-        embed = 1;
+    else if (access(r->filename, X_OK) != 0) {
+        /* mod_cgi would fail to exec it (500): so must we. */
+        why = "not executable";
+        embed = 0;
     }
     else {
-        embed = pycgi_embed_auto(r, &why);
+        /* embedded: every Python script; auto: only those whose #! is
+         * our interpreter.  Other scripts run exec in either mode. */
+        int kind = pycgi_embed_classify(r, &why);
+
+        embed = mode == PYCGI_MODE_EMBEDDED ? kind != PYCGI_SCRIPT_OTHER
+                                            : kind == PYCGI_SCRIPT_OURS;
     }
 
     if (embed && !pycgi_interp_ready()) {
@@ -425,11 +441,35 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
     return failed ? -1 : 0;
 }
 
+/* A fresh python3 started in the C/POSIX locale coerces it to C.UTF-8
+ * and says so in its own environment (PEP 538); the script sees
+ * LC_CTYPE=C.UTF-8.  Reproduce that, for os.environ and children. */
+static char **pycgi_embed_envp(request_rec *r)
+{
+    apr_table_t *env = r->subprocess_env;
+    const char *ctype, *coerce = apr_table_get(env, "PYTHONCOERCECLOCALE");
+    const char *all = apr_table_get(env, "LC_ALL");
+
+    if ((all && *all) || (coerce && !strcmp(coerce, "0"))) {
+        return pycgi_env_envp(r, r->pool);
+    }
+    ctype = apr_table_get(env, "LC_CTYPE");
+    if (!ctype || !*ctype) {
+        ctype = apr_table_get(env, "LANG");
+    }
+    if (ctype && *ctype && strcmp(ctype, "C") && strcmp(ctype, "POSIX")) {
+        return pycgi_env_envp(r, r->pool);
+    }
+    env = apr_table_copy(r->pool, env);
+    apr_table_setn(env, "LC_CTYPE", "C.UTF-8");
+    return ap_create_environment(r->pool, env);
+}
+
 int pycgi_embed_run(request_rec *r, int nph, apr_interval_time_t timeout)
 {
     pycgi_embed_req *req = apr_pcalloc(r->pool, sizeof(*req));
     apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
-    char **envp = pycgi_env_envp(r, r->pool);
+    char **envp = pycgi_embed_envp(r);
     const char **argv;
     char *cwd;
     int argc, gil, failed;

@@ -53,6 +53,7 @@ pycgi_out_state pycgi_output_headers(pycgi_output *o, apr_bucket_brigade *bb)
         }
         r->output_filters = r->proto_output_filters = cur;
         o->state = PYCGI_OUT_PASS;
+        pycgi_output_body(o, bb);
         return o->state;
     }
 
