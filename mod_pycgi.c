@@ -14,11 +14,14 @@
  *   pycgi_interp   interpreter lifecycle (Python init, code cache)
  *   pycgi_include  mod_include's exec element
  *   pycgi_log      error log, ScriptLog, script stderr
+ *   pycgi_status   per-child counters and the pycgi-status page
+ *   pycgi_pyio     the _pycgi Python module: a script's std streams
  */
 #include "modules/pycgi_config.h"
 #include "modules/pycgi_handler.h"
 #include "modules/pycgi_include.h"
 #include "modules/pycgi_interp.h"
+#include "modules/pycgi_status.h"
 
 static void *pycgi_create_dir_config(apr_pool_t *p, char *dir)
 {
@@ -75,9 +78,17 @@ static void *pycgi_merge_server_config(apr_pool_t *p, void *basev, void *addv)
 static int pycgi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                              apr_pool_t *ptemp, server_rec *s)
 {
-    (void)pconf; (void)plog; (void)ptemp; (void)s;
+    (void)plog; (void)ptemp;
     pycgi_include_register();
-    return OK;
+    return pycgi_status_post_config(pconf, s) == APR_SUCCESS
+           ? OK : HTTP_INTERNAL_SERVER_ERROR;
+}
+
+static void pycgi_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    /* The status slot first: the interpreter reports into it. */
+    pycgi_status_child_init(pchild);
+    pycgi_interp_child_init(pchild, s);
 }
 
 static const command_rec pycgi_cmds[] = {
@@ -116,7 +127,8 @@ static void pycgi_register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_handler(pycgi_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(pycgi_post_config, NULL, NULL, APR_HOOK_REALLY_FIRST);
-    ap_hook_child_init(pycgi_interp_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(pycgi_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(pycgi_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 module AP_MODULE_DECLARE_DATA pycgi_module = {

@@ -8,6 +8,7 @@
 #include "pycgi_env.h"
 #include "pycgi_exec.h"
 #include "pycgi_embed.h"
+#include "pycgi_status.h"
 
 /* ScriptAlias'd requests need no Options ExecCGI (mod_alias leaves a
  * note saying the type was forced). */
@@ -27,7 +28,7 @@ static int pycgi_is_our_handler(const char *h)
 int pycgi_handler(request_rec *r)
 {
     pycgi_dir_conf *dconf;
-    int is_included, nph;
+    int is_included, nph, embed, status;
 
     if (!pycgi_is_our_handler(r->handler)) {
         return DECLINED;
@@ -59,8 +60,13 @@ int pycgi_handler(request_rec *r)
     }
 
     pycgi_env_build(r);
-    if (pycgi_embed_wanted(r, dconf, nph)) {
-        return pycgi_embed_run(r, nph, pycgi_config_timeout(dconf, r));
+    embed = pycgi_embed_wanted(r, dconf, nph);
+    if (embed > 1) {
+        return embed;       /* refused, already logged */
     }
-    return pycgi_exec_run(r, nph, pycgi_config_timeout(dconf, r));
+    pycgi_status_begin(r, embed ? PYCGI_RUNNER_EMBEDDED : PYCGI_RUNNER_EXEC);
+    status = embed ? pycgi_embed_run(r, nph, pycgi_config_timeout(dconf, r))
+                   : pycgi_exec_run(r, nph, pycgi_config_timeout(dconf, r));
+    pycgi_status_end();
+    return status;
 }

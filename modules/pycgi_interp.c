@@ -9,6 +9,7 @@
 #include "pycgi_pyio.h"
 #include "pycgi_embed.h"
 #include "pycgi_boot.h"
+#include "pycgi_status.h"
 #include "mpm_common.h"
 #include "apr_thread_mutex.h"
 #include "apr_thread_cond.h"
@@ -39,6 +40,8 @@ static struct {
     apr_uint64_t wd_gen;            /* arm counter, to spot stale work */
     apr_thread_t *wd_thread;
     int wd_stop;                    /* child is exiting */
+    int recycle;                    /* recycle at the next leave */
+    int threaded;                   /* MPM runs threads in a child */
 } pycgi_interp;
 
 int pycgi_interp_ready(void)
@@ -102,14 +105,20 @@ static apr_status_t pycgi_interp_stop(void *unused)
     return APR_SUCCESS;
 }
 
-static apr_status_t pycgi_interp_start(apr_pool_t *p, server_rec *s)
+/* Start Python (this thread ends up holding no GIL).  Also used to
+ * start it again after an in-process recycle. */
+static apr_status_t pycgi_interp_python_start(server_rec *s)
 {
+    static int inittab_done = 0;
     pycgi_server_conf *conf = pycgi_sconf(s);
     PyConfig config;
     PyStatus status;
 
-    if (pycgi_pyio_inittab_add() < 0) {
-        return APR_EGENERAL;
+    if (!inittab_done) {
+        if (pycgi_pyio_inittab_add() < 0) {
+            return APR_EGENERAL;
+        }
+        inittab_done = 1;
     }
     PyConfig_InitPythonConfig(&config);
     /* httpd owns the signals and the command line; the interpreter
@@ -138,32 +147,32 @@ static apr_status_t pycgi_interp_start(apr_pool_t *p, server_rec *s)
         return APR_EGENERAL;
     }
     if (conf->preload && conf->preload->nelts) {
-        PyObject *names = PyList_New(0);
         int i;
 
-        for (i = 0; names && i < conf->preload->nelts; i++) {
-            PyObject *n = PyUnicode_FromString(
-                APR_ARRAY_IDX(conf->preload, i, const char *));
+        /* Each module on its own: one that fails is logged and skipped. */
+        for (i = 0; i < conf->preload->nelts; i++) {
+            const char *name = APR_ARRAY_IDX(conf->preload, i, const char *);
+            PyObject *m = PyImport_ImportModule(name);
 
-            if (n) {
-                PyList_Append(names, n);
-                Py_DECREF(n);
+            if (!m) {
+                pycgi_interp_log_pyerr(s, apr_psprintf(s->process->pool,
+                                       "PyCGIPreload %s failed", name));
             }
-        }
-        if (names) {
-            PyObject *res = PyObject_CallMethod(pycgi_interp.boot, "preload",
-                                                "O", names);
-
-            if (!res) {
-                pycgi_interp_log_pyerr(s, "PyCGIPreload failed");
-            }
-            Py_XDECREF(res);
-            Py_DECREF(names);
+            Py_XDECREF(m);
         }
     }
     /* Python runs only between enter/leave from now on. */
     PyEval_SaveThread();
+    return APR_SUCCESS;
+}
 
+static apr_status_t pycgi_interp_start(apr_pool_t *p, server_rec *s)
+{
+    apr_status_t rv = pycgi_interp_python_start(s);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     if (apr_thread_mutex_create(&pycgi_interp.lock, APR_THREAD_MUTEX_DEFAULT,
                                 p) != APR_SUCCESS
         || apr_thread_mutex_create(&pycgi_interp.wd_lock,
@@ -196,8 +205,12 @@ void pycgi_interp_child_init(apr_pool_t *p, server_rec *s)
     }
     pycgi_interp.server = s;
     pycgi_interp.max_requests = conf->max_requests > 0 ? conf->max_requests : 0;
+    ap_mpm_query(AP_MPMQ_IS_THREADED, &pycgi_interp.threaded);
     if (pycgi_interp_start(p, s) == APR_SUCCESS) {
         pycgi_interp.ready = 1;
+        if (pycgi_status_slot_mine()) {
+            pycgi_status_slot_mine()->python_ready = 1;
+        }
     }
 }
 
@@ -209,7 +222,25 @@ int pycgi_interp_enter(void)
 
 void pycgi_interp_leave(int gilstate)
 {
-    PyGILState_Release((PyGILState_STATE)gilstate);
+    if (pycgi_interp.recycle) {
+        /* Threaded MPMs cannot retire one child on request, so the
+         * interpreter is recycled in place: we hold the request lock, so
+         * no script runs; Py_FinalizeEx() takes our thread state too. */
+        pycgi_interp.recycle = 0;
+        Py_CLEAR(pycgi_interp.boot);
+        if (Py_FinalizeEx() < 0) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, pycgi_interp.server,
+                         PYCGI_LOGNO(0506) "Python finalisation reported "
+                         "errors while recycling");
+        }
+        if (pycgi_interp_python_start(pycgi_interp.server) != APR_SUCCESS) {
+            pycgi_interp.ready = 0;
+        }
+        pycgi_interp.stats.requests = 0;
+    }
+    else {
+        PyGILState_Release((PyGILState_STATE)gilstate);
+    }
     apr_thread_mutex_unlock(pycgi_interp.lock);
 }
 
@@ -325,9 +356,25 @@ void pycgi_interp_count(request_rec *r, int timed_out)
     }
     Py_XDECREF(st);
     PyErr_Clear();
+    if (pycgi_status_slot_mine()) {
+        pycgi_status_slot *slot = pycgi_status_slot_mine();
+
+        slot->cache_hits = pycgi_interp.stats.cache_hits;
+        slot->cache_misses = pycgi_interp.stats.cache_misses;
+        slot->timeouts = pycgi_interp.stats.timeouts;
+    }
 
     if (pycgi_interp.max_requests
         && pycgi_interp.stats.requests == (apr_uint64_t)pycgi_interp.max_requests) {
+        pycgi_status_recycled();
+        if (pycgi_interp.threaded != AP_MPMQ_NOT_SUPPORTED) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PYCGI_LOGNO(0507)
+                          "PyCGIMaxRequests %d reached: recycling the "
+                          "interpreter of process %" APR_PID_T_FMT,
+                          pycgi_interp.max_requests, getpid());
+            pycgi_interp.recycle = 1;
+            return;
+        }
         /* Retire this child gracefully: it finishes what it is doing and
          * exits; httpd starts a fresh one with a fresh interpreter. */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PYCGI_LOGNO(0505)

@@ -1,0 +1,238 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE and NOTICE). */
+
+/*
+ * pycgi_status.c -- shared-memory counters and the status page.
+ */
+#include "pycgi_status.h"
+#include "apr_shm.h"
+#include "apr_atomic.h"
+#include <unistd.h>
+#include <signal.h>
+
+typedef struct {
+    apr_uint32_t nslots;
+    volatile apr_uint32_t recycles;
+    apr_time_t created;
+} pycgi_status_head;
+
+static apr_shm_t *pycgi_status_shm;
+static pycgi_status_head *pycgi_status_hdr;
+static pycgi_status_slot *pycgi_status_slots;
+static pycgi_status_slot *pycgi_status_me;
+
+static apr_status_t pycgi_status_forget(void *unused)
+{
+    (void)unused;
+    pycgi_status_shm = NULL;
+    pycgi_status_hdr = NULL;
+    pycgi_status_slots = NULL;
+    return APR_SUCCESS;
+}
+
+apr_status_t pycgi_status_post_config(apr_pool_t *pconf, server_rec *s)
+{
+    int daemons = 0, threads = 0;
+    apr_size_t size;
+    apr_status_t rv;
+
+    /* One slot per possible child process (a threaded child is one). */
+    ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &daemons);
+    ap_mpm_query(AP_MPMQ_HARD_LIMIT_THREADS, &threads);
+    if (daemons <= 0) {
+        daemons = 256;
+    }
+    size = sizeof(pycgi_status_head) + daemons * sizeof(pycgi_status_slot);
+    rv = apr_shm_create(&pycgi_status_shm, size, NULL, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, PYCGI_LOGNO(0701)
+                     "cannot create the status segment; pycgi-status will "
+                     "show this process only");
+        pycgi_status_shm = NULL;
+        return APR_SUCCESS;
+    }
+    pycgi_status_hdr = apr_shm_baseaddr_get(pycgi_status_shm);
+    memset(pycgi_status_hdr, 0, size);
+    pycgi_status_hdr->nslots = (apr_uint32_t)daemons;
+    pycgi_status_hdr->created = apr_time_now();
+    pycgi_status_slots = (pycgi_status_slot *)(pycgi_status_hdr + 1);
+    apr_pool_cleanup_register(pconf, NULL, pycgi_status_forget,
+                              apr_pool_cleanup_null);
+    (void)threads;
+    return APR_SUCCESS;
+}
+
+void pycgi_status_child_init(apr_pool_t *pchild)
+{
+    apr_uint32_t me = (apr_uint32_t)getpid(), i;
+
+    (void)pchild;
+    if (!pycgi_status_hdr) {
+        return;
+    }
+    /* Claim a free slot, or one whose owner has died. */
+    for (i = 0; i < pycgi_status_hdr->nslots; i++) {
+        pycgi_status_slot *s = &pycgi_status_slots[i];
+        apr_uint32_t owner = s->pid;
+
+        if (owner && kill((pid_t)owner, 0) == 0) {
+            continue;
+        }
+        if (apr_atomic_cas32(&s->pid, me, owner) == owner) {
+            memset((char *)s + sizeof(s->pid), 0, sizeof(*s) - sizeof(s->pid));
+            s->started = apr_time_now();
+            pycgi_status_me = s;
+            return;
+        }
+    }
+}
+
+pycgi_status_slot *pycgi_status_slot_mine(void)
+{
+    return pycgi_status_me;
+}
+
+void pycgi_status_begin(request_rec *r, int runner)
+{
+    pycgi_status_slot *s = pycgi_status_me;
+
+    if (!s) {
+        return;
+    }
+    if (runner == PYCGI_RUNNER_EMBEDDED) {
+        s->embedded_requests++;
+    }
+    else {
+        s->exec_requests++;
+    }
+    s->runner = runner;
+    apr_cpystrn(s->current, r->filename, sizeof(s->current));
+}
+
+void pycgi_status_end(void)
+{
+    if (pycgi_status_me) {
+        pycgi_status_me->runner = PYCGI_RUNNER_NONE;
+        pycgi_status_me->current[0] = '\0';
+    }
+}
+
+void pycgi_status_recycled(void)
+{
+    if (pycgi_status_hdr) {
+        apr_atomic_inc32(&pycgi_status_hdr->recycles);
+    }
+}
+
+/* Resident memory of a process in kB, from /proc; -1 if unknown. */
+static long pycgi_status_rss(request_rec *r, apr_uint32_t pid)
+{
+    apr_file_t *f;
+    char buf[4096];
+    apr_size_t len = sizeof(buf) - 1;
+    const char *p;
+
+    if (apr_file_open(&f, apr_psprintf(r->pool, "/proc/%u/status", pid),
+                      APR_READ, APR_OS_DEFAULT, r->pool) != APR_SUCCESS) {
+        return -1;
+    }
+    if (apr_file_read(f, buf, &len) != APR_SUCCESS) {
+        len = 0;
+    }
+    apr_file_close(f);
+    buf[len] = '\0';
+    p = strstr(buf, "VmRSS:");
+    return p ? atol(p + 6) : -1;
+}
+
+static const char *pycgi_status_runner_name(int runner)
+{
+    return runner == PYCGI_RUNNER_EMBEDDED ? "embedded"
+           : runner == PYCGI_RUNNER_EXEC ? "exec" : "idle";
+}
+
+int pycgi_status_handler(request_rec *r)
+{
+    int autofmt = r->args && !strcasecmp(r->args, "auto");
+    apr_uint64_t tot_exec = 0, tot_emb = 0, tot_hits = 0, tot_miss = 0;
+    apr_uint64_t tot_to = 0;
+    apr_uint32_t i, children = 0;
+
+    if (!r->handler || strcmp(r->handler, "pycgi-status")) {
+        return DECLINED;
+    }
+    r->allowed |= (AP_METHOD_BIT << M_GET);
+    if (r->method_number != M_GET) {
+        return DECLINED;
+    }
+    if (!pycgi_status_hdr) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    ap_set_content_type(r, autofmt ? "text/plain; charset=ISO-8859-1"
+                                   : "text/html; charset=ISO-8859-1");
+    if (r->header_only) {
+        return OK;
+    }
+    if (!autofmt) {
+        ap_rputs(DOCTYPE_HTML_4_01 "<html><head><title>mod_pycgi status"
+                 "</title></head><body><h1>mod_pycgi status</h1>\n"
+                 "<table border=\"1\"><tr><th>PID</th><th>Python</th>"
+                 "<th>Exec requests</th><th>Embedded requests</th>"
+                 "<th>Cache hits</th><th>Cache misses</th><th>Timeouts</th>"
+                 "<th>RSS (kB)</th><th>Runner</th><th>Current script</th>"
+                 "</tr>\n", r);
+    }
+    for (i = 0; i < pycgi_status_hdr->nslots; i++) {
+        pycgi_status_slot *s = &pycgi_status_slots[i];
+        apr_uint32_t pid = s->pid;
+
+        if (!pid || kill((pid_t)pid, 0) != 0) {
+            continue;
+        }
+        children++;
+        tot_exec += s->exec_requests;
+        tot_emb += s->embedded_requests;
+        tot_hits += s->cache_hits;
+        tot_miss += s->cache_misses;
+        tot_to += s->timeouts;
+        if (autofmt) {
+            ap_rprintf(r, "Child: pid=%u python=%s exec=%" APR_UINT64_T_FMT
+                       " embedded=%" APR_UINT64_T_FMT " cache_hits=%"
+                       APR_UINT64_T_FMT " cache_misses=%" APR_UINT64_T_FMT
+                       " timeouts=%" APR_UINT64_T_FMT " rss_kb=%ld runner=%s"
+                       " current=%s\n", pid, s->python_ready ? "up" : "off",
+                       s->exec_requests, s->embedded_requests, s->cache_hits,
+                       s->cache_misses, s->timeouts,
+                       pycgi_status_rss(r, pid),
+                       pycgi_status_runner_name(s->runner),
+                       s->current[0] ? s->current : "-");
+        }
+        else {
+            ap_rprintf(r, "<tr><td>%u</td><td>%s</td><td>%" APR_UINT64_T_FMT
+                       "</td><td>%" APR_UINT64_T_FMT "</td><td>%"
+                       APR_UINT64_T_FMT "</td><td>%" APR_UINT64_T_FMT
+                       "</td><td>%" APR_UINT64_T_FMT "</td><td>%ld</td>"
+                       "<td>%s</td><td>%s</td></tr>\n", pid,
+                       s->python_ready ? "up" : "off", s->exec_requests,
+                       s->embedded_requests, s->cache_hits, s->cache_misses,
+                       s->timeouts, pycgi_status_rss(r, pid),
+                       pycgi_status_runner_name(s->runner),
+                       ap_escape_html(r->pool, s->current));
+        }
+    }
+    if (autofmt) {
+        ap_rprintf(r, "Children: %u\nExecRequests: %" APR_UINT64_T_FMT
+                   "\nEmbeddedRequests: %" APR_UINT64_T_FMT
+                   "\nCacheHits: %" APR_UINT64_T_FMT
+                   "\nCacheMisses: %" APR_UINT64_T_FMT
+                   "\nTimeouts: %" APR_UINT64_T_FMT "\nRecycles: %u\n",
+                   children, tot_exec, tot_emb, tot_hits, tot_miss, tot_to,
+                   pycgi_status_hdr->recycles);
+    }
+    else {
+        ap_rprintf(r, "</table>\n<p>%u children; %" APR_UINT64_T_FMT
+                   " exec and %" APR_UINT64_T_FMT " embedded requests; %u "
+                   "processes recycled by PyCGIMaxRequests.</p></body></html>\n",
+                   children, tot_exec, tot_emb, pycgi_status_hdr->recycles);
+    }
+    return OK;
+}

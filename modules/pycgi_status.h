@@ -1,0 +1,48 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE and NOTICE). */
+
+/*
+ * pycgi_status.h -- per-child counters in shared memory, and the
+ * "pycgi-status" handler that shows them (HTML, or "?auto" text).
+ *
+ * The segment is created by the parent in post_config from pconf (so a
+ * restart gets a fresh one) and inherited by every child; each child
+ * claims one slot in child_init and is its only writer.  Readers (the
+ * status page, in any child) may see a counter mid-update: harmless.
+ */
+#ifndef PYCGI_STATUS_H
+#define PYCGI_STATUS_H
+
+#include "pycgi_config.h"
+
+#define PYCGI_RUNNER_NONE     0
+#define PYCGI_RUNNER_EXEC     1
+#define PYCGI_RUNNER_EMBEDDED 2
+
+typedef struct {
+    volatile apr_uint32_t pid;  /* owner, 0 = free */
+    apr_time_t started;
+    apr_uint64_t exec_requests;
+    apr_uint64_t embedded_requests;
+    apr_uint64_t cache_hits;
+    apr_uint64_t cache_misses;
+    apr_uint64_t timeouts;
+    int python_ready;
+    int runner;                 /* PYCGI_RUNNER_* of the script running now */
+    char current[256];          /* the script running now, "" if none */
+} pycgi_status_slot;
+
+apr_status_t pycgi_status_post_config(apr_pool_t *pconf, server_rec *s);
+void pycgi_status_child_init(apr_pool_t *pchild);
+
+/* This child's slot, or NULL (no segment, or no free slot). */
+pycgi_status_slot *pycgi_status_slot_mine(void);
+
+/* A script starts / ends in this child. */
+void pycgi_status_begin(request_rec *r, int runner);
+void pycgi_status_end(void);
+/* A child retired by PyCGIMaxRequests (counted across children). */
+void pycgi_status_recycled(void);
+
+int pycgi_status_handler(request_rec *r);
+
+#endif /* PYCGI_STATUS_H */
