@@ -288,6 +288,16 @@ def cwd_check(resp, ctx):
     ]
 
 
+def main_guard_check(resp, ctx):
+    script = ctx.fs("sa") + "/main_guard.py"
+    assert resp.text.splitlines() == [
+        "__name__=__main__",
+        "__file__=%s" % script,
+        "argv0=%s" % script,
+        "path0=%s" % ctx.fs("sa"),
+    ]
+
+
 def not_modified(resp, ctx):
     assert resp.body == b""
     assert resp.header("Last-Modified") == "Wed, 01 Jan 2020 00:00:00 GMT"
@@ -438,6 +448,14 @@ CASES = [
     Case("exception_after_output", "{sa}/exception.py",
          check=equals("partial body\n"),
          log_re=r"exception\.py.*RuntimeError: pycgi-test-exception"),
+    Case("main_guard", "{sa}/main_guard.py", check=main_guard_check),
+    Case("os_exit", "{sa}/os_exit.py",
+         check=equals("output before os._exit(0)\n")),
+    Case("import_sibling_module", "{sa}/use_helper.py",
+         check=lambda r, c: r.text == "helper=%s\n" % c.fs("sa")),
+    Case("stdin_text_mode", "{sa}/stdin_text.py", method="POST",
+         headers=FORM_CT, body=b"hello=world&x=1",
+         check=equals("read 15 chars: hello=world&x=1\n")),
     # mod_include.
     Case("ssi_exec_cgi", "/ssi/exec_cgi_{ssi}.shtml",
          check=equals("before\n" + HELLO_BODY + "\nafter\n")),
@@ -487,8 +505,9 @@ assert len(set(CASE_IDS)) == len(CASE_IDS)
 
 def expected_exe(module, mode):
     """Regex for /proc/self/exe of a script (whoami.py): the interpreter
-    for fork/exec runners, the httpd binary for the embedded one."""
-    if module == "pycgi" and mode == "embedded":
+    for fork/exec runners, the httpd binary for the embedded one (auto
+    embeds whoami.py: its #! names Debian's python3)."""
+    if module == "pycgi" and mode in ("embedded", "auto"):
         return r"/usr/sbin/apache2"
     return r"/usr/bin/python3(\.\d+)?"
 

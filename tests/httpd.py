@@ -110,6 +110,16 @@ class Site:
             self._write_ssi(os.path.join(self.htdocs, sub))
         self.make_dir("htdocs/local")
         self.write("htdocs/local/target.txt", "static redirect target\n")
+        self.backdate()
+
+    def backdate(self):
+        """Give every file an old mtime: httpd makes the ETag of a file
+        changed within the last second weak, which would make static
+        answers depend on timing."""
+        old = 1577836800  # 2020-01-01
+        for top, dirs, files in os.walk(self.root):
+            for name in files:
+                os.utime(os.path.join(top, name), (old, old))
 
     def path(self, rel):
         return os.path.join(self.root, rel)
@@ -136,7 +146,8 @@ class Site:
             src = os.path.join(SCRIPTS, name)
             dst = os.path.join(path, name)
             shutil.copyfile(src, dst)
-            os.chmod(dst, 0o755 if name != "data.txt" else 0o644)
+            os.chmod(dst, 0o644 if name in ("data.txt", "pycgi_helper.py")
+                     else 0o755)
         # A script that is not executable, and a data file naming the
         # directory, so cwd.py can tell which directory it ran in.
         shutil.copyfile(os.path.join(SCRIPTS, "hello.py"),
@@ -332,8 +343,9 @@ class Server:
             raise ValueError("mpm must be prefork or event, not %r" % mpm)
         if module not in ("cgi", "pycgi"):
             raise ValueError("module must be cgi or pycgi, not %r" % module)
-        if module == "pycgi" and mode not in ("exec", "embedded"):
-            raise ValueError("mode must be exec or embedded, not %r" % mode)
+        if module == "pycgi" and mode not in ("exec", "embedded", "auto"):
+            raise ValueError("mode must be exec, embedded or auto, not %r"
+                             % mode)
         self.site = site
         self.mpm = mpm
         self.module = module
@@ -397,6 +409,12 @@ class Server:
                 body.append("AddHandler %s .py .cgi" % handler)
             if mode_line:
                 body.append(mode_line)
+            if self.mode and self.mode != "exec":
+                # Outside exec, PyCGIMode runs every script as Python 3
+                # (docs/directives.md); the shell script is pinned to exec
+                # the way an administrator would do it.
+                body.append('<Files "*.cgi">\n        PyCGIMode exec\n'
+                            '    </Files>')
             if prefix == "/cgi-bin":
                 lines.append("ScriptAlias /cgi-bin/ %s/cgi-bin/" % site)
             lines.append('<Directory "%s/%s">\n    %s\n</Directory>'

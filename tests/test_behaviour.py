@@ -166,3 +166,41 @@ def test_server_survives_exit_and_exception(srv, base):
         assert srv.get(base + "/exception.py").status == 200
     resp = srv.get(base + "/hello.py")
     assert resp.status == 200 and resp.text == cases.HELLO_BODY
+
+
+def _pipeline(srv, paths):
+    """GET each path on one persistent connection (so one server process
+    answers all of them) and return the responses."""
+    host = "Host: 127.0.0.1:%d\r\n" % srv.port
+    reqs = ["GET %s HTTP/1.1\r\n%s%s\r\n" % (
+        p, host, "Connection: close\r\n" if i == len(paths) - 1 else "")
+        for i, p in enumerate(paths)]
+    responses = _split_responses(srv.raw("".join(reqs).encode()))
+    assert [r.status for r in responses] == [200] * len(paths), \
+        [(r.status, r.body[:200]) for r in responses]
+    return responses
+
+
+def test_no_state_leaks_between_requests(srv, base):
+    """Environment, working directory, argv, sys.path and globals that a
+    script changes are its own; the next script in the same server process
+    starts clean."""
+    ctx = cases.Ctx(srv, ROLES)
+    responses = _pipeline(srv, [base + "/pollute.py", base + "/state.py",
+                                base + "/pollute.py", "/cgi-bin/state.py"])
+    for resp, role_dir in ((responses[1], base), (responses[3], "/cgi-bin")):
+        cwd = ctx.site + "/" + cases.httpd_lib.SCRIPT_DIRS[role_dir][0]
+        assert resp.text.splitlines() == [
+            "env=<unset>", "cwd=%s" % cwd, "argv=[]",
+            "path_polluted=False", "global_leaked=False"]
+
+
+def test_sibling_modules_do_not_mix(srv, base):
+    """Each directory's pycgi_helper.py is its own module, even when the
+    same process ran the other directory's script just before."""
+    ctx = cases.Ctx(srv, ROLES)
+    prefixes = ["/cgi-bin", "/exec", base, "/cgi-bin"]
+    responses = _pipeline(srv, [p + "/use_helper.py" for p in prefixes])
+    for prefix, resp in zip(prefixes, responses):
+        where = ctx.site + "/" + cases.httpd_lib.SCRIPT_DIRS[prefix][0]
+        assert resp.text == "helper=%s\n" % where, prefix

@@ -42,6 +42,10 @@ DIRS = {
     Options +ExecCGI
     AddHandler @HANDLER@ .py
     @MODE@""",
+    "/d_embedded_only": """\
+    Options +ExecCGI
+    AddHandler @HANDLER@ .py .cgi
+    PyCGIMode embedded""",
 }
 
 SCRIPT_LOG = """\
@@ -226,6 +230,23 @@ def test_pycgimode_needs_allowoverride_options(dsrv):
     assert resp.status == 500
     log = dsrv.wait_log(mark, r"PyCGIMode not allowed here")
     assert re.search(r"\.htaccess: PyCGIMode not allowed here", log), log
+
+
+@pycgi_only
+@pytest.mark.skipif("embedded" not in MODES,
+                    reason="embedded runner not enabled in PYCGI_MODES")
+def test_embedded_refuses_non_python_script(dsrv):
+    """docs/directives.md: under PyCGIMode embedded every script is read as
+    Python 3; a shell script fails with 500 and a SyntaxError logged."""
+    mark = dsrv.log_mark()
+    resp = dsrv.get("/d_embedded_only/hello.cgi")
+    assert resp.status == 500
+    log = dsrv.wait_log(mark, r"SyntaxError")
+    assert re.search(r"SyntaxError", log), log
+    assert "hello.cgi" in log, log
+    # Python scripts of the same directory still run, embedded.
+    assert re.fullmatch(cases.expected_exe(TEST_MODULE, "embedded"),
+                        _exe(dsrv, "/d_embedded_only/whoami.py"))
 
 
 @pycgi_only
