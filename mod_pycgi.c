@@ -22,6 +22,7 @@
 #include "modules/pycgi_include.h"
 #include "modules/pycgi_interp.h"
 #include "modules/pycgi_status.h"
+#include "modules/pycgi_embed.h"
 
 static void *pycgi_create_dir_config(apr_pool_t *p, char *dir)
 {
@@ -88,6 +89,7 @@ static void pycgi_child_init(apr_pool_t *pchild, server_rec *s)
 {
     /* The status slot first: the interpreter reports into it. */
     pycgi_status_child_init(pchild);
+    pycgi_embed_child_init(pchild);
     pycgi_interp_child_init(pchild, s);
 }
 

@@ -19,7 +19,7 @@ import traceback
 
 import _pycgi
 
-_code_cache = {}          # path -> ((mtime_ns, size, ino), code object)
+_code_cache = {}          # path -> ((mtime_us, size, ino), code object)
 _base_path = list(sys.path[1:]) if sys.path and sys.path[0] == '' else list(sys.path)
 _server_pid = os.getpid()
 _real_exit = os._exit
@@ -48,9 +48,8 @@ def _sleep(secs):
         raise _pycgi.ScriptTimeout("script timed out during sleep()")
 
 
-def _compile(path):
-    st = os.stat(path)
-    key = (st.st_mtime_ns, st.st_size, st.st_ino)
+def _compile(path, key):
+    # key: (mtime, size, inode) from the stat httpd made for the request.
     ent = _code_cache.get(path)
     if ent is not None and ent[0] == key:
         _stats['hits'] += 1
@@ -73,14 +72,15 @@ def preload(names):
 
 
 class _Request:
-    __slots__ = ('path', 'cwd', 'saved', 'streams', 'nmods', 'main')
+    __slots__ = ('path', 'key', 'cwd', 'saved', 'streams', 'nmods', 'main')
 
 
-def begin(path, environ, argv, cwd, out, inp, err):
+def begin(path, key, environ, argv, cwd, out, inp, err):
     """Make the interpreter look like a fresh CGI process for `path`.
     Returns the state end() needs to put everything back."""
     req = _Request()
     req.path = path
+    req.key = key
     req.cwd = cwd
     req.saved = (os.environ._data, sys.argv, sys.stdin, sys.stdout,
                  sys.stderr, sys.modules.get('__main__'))
@@ -111,7 +111,7 @@ def execute(req):
     stdout, stderr = req.streams[1], req.streams[2]
     status = 0
     try:
-        code = _compile(req.path)
+        code = _compile(req.path, req.key)
         exec(code, req.main.__dict__)
     except SystemExit as e:
         status = _exit_status(e.code, stderr)
@@ -125,6 +125,7 @@ def execute(req):
         except BaseException:
             pass
         status = -1
+    _pycgi.ending()
     for s in (stdout, stderr):
         try:
             s.flush()
@@ -144,10 +145,8 @@ def end(req):
     if len(sys.modules) != req.nmods:
         _forget_local_modules(req.cwd)
     req.main.__dict__.clear()
-    try:
-        os.chdir('/')
-    except OSError:
-        pass
+    # The working directory is left where the script was: the next
+    # embedded script sets its own, and httpd never relies on it.
     for s in req.streams:
         try:
             s.detach()

@@ -119,6 +119,85 @@ static int pycgi_embed_classify(request_rec *r, const char **why)
                                             : PYCGI_SCRIPT_PYTHON;
 }
 
+/* Per-process cache of pycgi_embed_classify() and access(X_OK),
+ * keyed by path and checked against the stat httpd already did for the
+ * request (a chmod changes ctime, an edit mtime).  Bounded: emptied when
+ * it holds PYCGI_CLASS_CACHE_MAX scripts. */
+#define PYCGI_CLASS_CACHE_MAX 4096
+
+typedef struct {
+    apr_time_t mtime, ctime;
+    apr_off_t size;
+    apr_ino_t inode;
+    int kind;
+    int executable;
+    const char *why;
+} pycgi_class_entry;
+
+static struct {
+    apr_pool_t *pool;
+    apr_hash_t *hash;
+    apr_thread_mutex_t *lock;
+} pycgi_class_cache;
+
+void pycgi_embed_child_init(apr_pool_t *pchild)
+{
+    if (apr_pool_create(&pycgi_class_cache.pool, pchild) == APR_SUCCESS
+        && apr_thread_mutex_create(&pycgi_class_cache.lock,
+                                   APR_THREAD_MUTEX_DEFAULT, pchild)
+           == APR_SUCCESS) {
+        pycgi_class_cache.hash = apr_hash_make(pycgi_class_cache.pool);
+    }
+}
+
+static void pycgi_embed_lookup(request_rec *r, int *kind, int *executable,
+                               const char **why)
+{
+    pycgi_class_entry *e = NULL;
+    const apr_finfo_t *fi = &r->finfo;
+
+    if (pycgi_class_cache.hash) {
+        apr_thread_mutex_lock(pycgi_class_cache.lock);
+        e = apr_hash_get(pycgi_class_cache.hash, r->filename,
+                         APR_HASH_KEY_STRING);
+        if (e && e->mtime == fi->mtime && e->ctime == fi->ctime
+            && e->size == fi->size && e->inode == fi->inode) {
+            *kind = e->kind;
+            *executable = e->executable;
+            *why = apr_pstrcat(r->pool, e->why, ", cached", NULL);
+            apr_thread_mutex_unlock(pycgi_class_cache.lock);
+            return;
+        }
+        apr_thread_mutex_unlock(pycgi_class_cache.lock);
+    }
+
+    *executable = access(r->filename, X_OK) == 0;
+    *kind = *executable ? pycgi_embed_classify(r, why) : PYCGI_SCRIPT_OTHER;
+    if (!*executable) {
+        *why = "not executable";
+    }
+    if (!pycgi_class_cache.hash) {
+        return;
+    }
+    apr_thread_mutex_lock(pycgi_class_cache.lock);
+    if (apr_hash_count(pycgi_class_cache.hash) >= PYCGI_CLASS_CACHE_MAX) {
+        apr_pool_clear(pycgi_class_cache.pool);
+        pycgi_class_cache.hash = apr_hash_make(pycgi_class_cache.pool);
+    }
+    e = apr_palloc(pycgi_class_cache.pool, sizeof(*e));
+    e->mtime = fi->mtime;
+    e->ctime = fi->ctime;
+    e->size = fi->size;
+    e->inode = fi->inode;
+    e->kind = *kind;
+    e->executable = *executable;
+    e->why = apr_pstrdup(pycgi_class_cache.pool, *why);
+    apr_hash_set(pycgi_class_cache.hash,
+                 apr_pstrdup(pycgi_class_cache.pool, r->filename),
+                 APR_HASH_KEY_STRING, e);
+    apr_thread_mutex_unlock(pycgi_class_cache.lock);
+}
+
 static int pycgi_embed_owner_ok(request_rec *r, pycgi_server_conf *sconf)
 {
     int i;
@@ -167,18 +246,17 @@ int pycgi_embed_wanted(request_rec *r, pycgi_dir_conf *dconf, int nph)
         why = "script owner not in PyCGIEmbedOwners";
         embed = 0;
     }
-    else if (access(r->filename, X_OK) != 0) {
-        /* mod_cgi would fail to exec it (500): so must we. */
-        why = "not executable";
-        embed = 0;
-    }
     else {
         /* embedded: every Python script; auto: only those whose #! is
-         * our interpreter.  Other scripts run exec in either mode. */
-        int kind = pycgi_embed_classify(r, &why);
+         * our interpreter.  Other scripts run exec in either mode, and so
+         * does a file that is not executable: mod_cgi would fail to exec
+         * it (500), and so must we. */
+        int kind, executable;
 
-        embed = mode == PYCGI_MODE_EMBEDDED ? kind != PYCGI_SCRIPT_OTHER
-                                            : kind == PYCGI_SCRIPT_OURS;
+        pycgi_embed_lookup(r, &kind, &executable, &why);
+        embed = executable && (mode == PYCGI_MODE_EMBEDDED
+                               ? kind != PYCGI_SCRIPT_OTHER
+                               : kind == PYCGI_SCRIPT_OURS);
     }
 
     if (embed && !pycgi_interp_ready()) {
@@ -274,6 +352,11 @@ apr_status_t pycgi_embed_flush(pycgi_embed_req *req)
 
     if (o->state != PYCGI_OUT_PASS) {
         return o->state == PYCGI_OUT_DISCARD ? o->pass_rv : APR_SUCCESS;
+    }
+    if (req->ending) {
+        /* The runner's own final flush: EOS follows at once, and one
+         * write to the client is cheaper than two. */
+        return APR_SUCCESS;
     }
     APR_BRIGADE_INSERT_TAIL(req->bb, apr_bucket_flush_create(
                             req->r->connection->bucket_alloc));
@@ -395,8 +478,12 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
     in = pycgi_pyio_stdin(req);
     err = pycgi_pyio_stderr(req);
     if (env && pyargv && out && in && err) {
-        ctx = PyObject_CallMethod(boot, "begin", "sOOsOOO", r->filename, env,
-                                  pyargv, cwd, out, in, err);
+        /* The code cache key, from the stat httpd already made. */
+        ctx = PyObject_CallMethod(boot, "begin", "s(LLL)OOsOOO", r->filename,
+                                  (long long)r->finfo.mtime,
+                                  (long long)r->finfo.size,
+                                  (long long)r->finfo.inode, env, pyargv,
+                                  cwd, out, in, err);
     }
     if (!ctx) {
         pycgi_embed_log_pyerr(r, "cannot set up the embedded script");

@@ -23,6 +23,7 @@ typedef struct pycgi_embed_req {
     apr_size_t hlen, hcap;
     apr_time_t deadline;        /* CGIScriptTimeout, absolute */
     volatile int timed_out;     /* set by the watchdog */
+    int ending;                 /* script over: flush() adds no FLUSH */
 } pycgi_embed_req;
 
 /* Does this request run embedded?  Applies PyCGIMode (auto: the
@@ -30,6 +31,9 @@ typedef struct pycgi_embed_req {
  * logs the choice at debug level.  May return an HTTP error status
  * (> 1) for a request that must not run at all. */
 int pycgi_embed_wanted(request_rec *r, pycgi_dir_conf *dconf, int nph);
+
+/* Per-process state of the runner selection (child_init). */
+void pycgi_embed_child_init(apr_pool_t *pchild);
 
 /* Run r->filename embedded; returns the handler's status. */
 int pycgi_embed_run(request_rec *r, int nph, apr_interval_time_t timeout);

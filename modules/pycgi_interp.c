@@ -40,8 +40,10 @@ static struct {
     apr_uint64_t wd_gen;            /* arm counter, to spot stale work */
     apr_thread_t *wd_thread;
     int wd_stop;                    /* child is exiting */
+    apr_time_t wd_wake_at;          /* watchdog's next wake-up, 0 = none */
     int recycle;                    /* recycle at the next leave */
     int threaded;                   /* MPM runs threads in a child */
+    unsigned gen;                   /* interpreter generation */
 } pycgi_interp;
 
 int pycgi_interp_ready(void)
@@ -214,14 +216,31 @@ void pycgi_interp_child_init(apr_pool_t *p, server_rec *s)
     }
 }
 
+/* Each httpd thread keeps its Python thread state from one embedded
+ * request to the next (creating and destroying one per request costs
+ * more than the script under event).  `pycgi_interp.gen` changes when
+ * the interpreter is recycled, which destroys every thread state. */
+static __thread PyThreadState *pycgi_tstate;
+static __thread unsigned pycgi_tstate_gen;
+
 int pycgi_interp_enter(void)
 {
     apr_thread_mutex_lock(pycgi_interp.lock);
-    return (int)PyGILState_Ensure();
+    if (pycgi_tstate && pycgi_tstate_gen == pycgi_interp.gen) {
+        PyEval_RestoreThread(pycgi_tstate);
+    }
+    else {
+        /* Never balanced by PyGILState_Release: the state is kept. */
+        PyGILState_Ensure();
+        pycgi_tstate = PyThreadState_Get();
+        pycgi_tstate_gen = pycgi_interp.gen;
+    }
+    return 0;
 }
 
 void pycgi_interp_leave(int gilstate)
 {
+    (void)gilstate;
     if (pycgi_interp.recycle) {
         /* Threaded MPMs cannot retire one child on request, so the
          * interpreter is recycled in place: we hold the request lock, so
@@ -237,9 +256,11 @@ void pycgi_interp_leave(int gilstate)
             pycgi_interp.ready = 0;
         }
         pycgi_interp.stats.requests = 0;
+        pycgi_interp.gen++;
+        pycgi_tstate = NULL;
     }
     else {
-        PyGILState_Release((PyGILState_STATE)gilstate);
+        pycgi_tstate = PyEval_SaveThread();
     }
     apr_thread_mutex_unlock(pycgi_interp.lock);
 }
@@ -262,7 +283,11 @@ void pycgi_interp_arm(pycgi_embed_req *req, apr_time_t deadline)
     pycgi_interp.wd_deadline = deadline;
     pycgi_interp.wd_fired = 0;
     pycgi_interp.wd_gen++;
-    apr_thread_cond_signal(pycgi_interp.wd_cond);
+    /* Wake the watchdog only if it would otherwise sleep past this
+     * deadline: a context switch per request is a measurable cost. */
+    if (!pycgi_interp.wd_wake_at || pycgi_interp.wd_wake_at > deadline) {
+        apr_thread_cond_signal(pycgi_interp.wd_cond);
+    }
     apr_thread_mutex_unlock(pycgi_interp.wd_lock);
 }
 
@@ -295,10 +320,12 @@ static void *APR_THREAD_FUNC pycgi_interp_watchdog(apr_thread_t *t, void *d)
         PyGILState_STATE g;
 
         if (!req) {
+            pycgi_interp.wd_wake_at = 0;
             apr_thread_cond_wait(pycgi_interp.wd_cond, pycgi_interp.wd_lock);
             continue;
         }
         if (now < pycgi_interp.wd_deadline) {
+            pycgi_interp.wd_wake_at = pycgi_interp.wd_deadline;
             apr_thread_cond_timedwait(pycgi_interp.wd_cond,
                                       pycgi_interp.wd_lock,
                                       pycgi_interp.wd_deadline - now);
@@ -330,6 +357,7 @@ static void *APR_THREAD_FUNC pycgi_interp_watchdog(apr_thread_t *t, void *d)
 
         apr_thread_mutex_lock(pycgi_interp.wd_lock);
         if (pycgi_interp.wd_req == req && pycgi_interp.wd_gen == gen) {
+            pycgi_interp.wd_wake_at = apr_time_now() + PYCGI_REFIRE;
             apr_thread_cond_timedwait(pycgi_interp.wd_cond,
                                       pycgi_interp.wd_lock, PYCGI_REFIRE);
         }

@@ -44,8 +44,9 @@ const pycgi_interp_stats *pycgi_interp_get_stats(void);
 /* --- for the embedded runner (pycgi_embed.c) --- */
 struct pycgi_embed_req;
 
-/* Take this process's embedded-request lock, then the GIL.  Returns
- * the opaque GIL state for pycgi_interp_leave(). */
+/* Take this process's embedded-request lock, then the GIL (with this
+ * thread's own, kept, Python thread state).  The value returned is for
+ * pycgi_interp_leave(). */
 int pycgi_interp_enter(void);
 void pycgi_interp_leave(int gilstate);
 

@@ -323,6 +323,17 @@ static PyObject *pycgi_mod_wait(PyObject *self, PyObject *arg)
     return PyBool_FromLong(slept);
 }
 
+/* _pycgi.ending(): the script has returned; what follows is the
+ * runner's own clean-up flush. */
+static PyObject *pycgi_mod_ending(PyObject *self, PyObject *unused)
+{
+    (void)self; (void)unused;
+    if (pycgi_current) {
+        pycgi_current->ending = 1;
+    }
+    Py_RETURN_NONE;
+}
+
 void pycgi_pyio_set_current(pycgi_embed_req *req)
 {
     pycgi_current = req;
@@ -331,6 +342,8 @@ void pycgi_pyio_set_current(pycgi_embed_req *req)
 static PyMethodDef pycgi_mod_methods[] = {
     {"wait", pycgi_mod_wait, METH_O,
      "Sleep, returning False if the script's timeout came first."},
+    {"ending", pycgi_mod_ending, METH_NOARGS,
+     "The script has returned: the next flushes are the runner's."},
     {NULL, NULL, 0, NULL}
 };
 
