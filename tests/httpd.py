@@ -191,6 +191,10 @@ class Response:
         self._parse()
 
     def _parse(self):
+        if not self.raw:
+            raise ValueError("the server closed the connection without "
+                             "answering (did the child crash? see the "
+                             "error log)")
         head, sep, rest = self.raw.partition(b"\r\n\r\n")
         if not sep:
             raise ValueError("no complete response head in %r"
@@ -409,12 +413,6 @@ class Server:
                 body.append("AddHandler %s .py .cgi" % handler)
             if mode_line:
                 body.append(mode_line)
-            if self.mode and self.mode != "exec":
-                # Outside exec, PyCGIMode runs every script as Python 3
-                # (docs/directives.md); the shell script is pinned to exec
-                # the way an administrator would do it.
-                body.append('<Files "*.cgi">\n        PyCGIMode exec\n'
-                            '    </Files>')
             if prefix == "/cgi-bin":
                 lines.append("ScriptAlias /cgi-bin/ %s/cgi-bin/" % site)
             lines.append('<Directory "%s/%s">\n    %s\n</Directory>'
@@ -619,10 +617,22 @@ class Server:
                 data = f.read().decode("utf-8", "replace")
         except OSError:
             return "(no error log)"
-        lines = data.splitlines()[-n:]
-        # One 1 MiB stderr test writes very long lines; keep tails readable.
-        return "\n".join(l if len(l) < 600 else l[:600] + "...[cut]"
-                         for l in lines)
+        # Runs of lines that differ only in their timestamp (1 MiB of
+        # stderr) are folded, and long lines cut, to keep tails readable.
+        out = []
+        last_key, repeats = None, 0
+        for line in data.splitlines():
+            key = re.sub(r"^\[[^]]*\] ", "", line)
+            if key == last_key:
+                repeats += 1
+                continue
+            if repeats:
+                out.append("    ... %d more like the line above" % repeats)
+            last_key, repeats = key, 0
+            out.append(line if len(line) < 400 else line[:400] + "...[cut]")
+        if repeats:
+            out.append("    ... %d more like the line above" % repeats)
+        return "\n".join(out[-n:])
 
     def script_log(self):
         return _read(self.script_log_path)

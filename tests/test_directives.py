@@ -73,6 +73,9 @@ def dsite(site):
     site.write("htdocs/d_htaccess_to_embedded/.htaccess",
                "PyCGIMode embedded\n")
     site.write("htdocs/d_htaccess_fileinfo/.htaccess", "PyCGIMode exec\n")
+    site.write("htdocs/d_embedded_only/py2.py",
+               '#!/usr/bin/python2\nprint "Content-Type: text/plain"\n'
+               'print\nprint "python 2"\n', mode=0o755)
     return site
 
 
@@ -235,18 +238,28 @@ def test_pycgimode_needs_allowoverride_options(dsrv):
 @pycgi_only
 @pytest.mark.skipif("embedded" not in MODES,
                     reason="embedded runner not enabled in PYCGI_MODES")
-def test_embedded_refuses_non_python_script(dsrv):
-    """docs/directives.md: under PyCGIMode embedded every script is read as
-    Python 3; a shell script fails with 500 and a SyntaxError logged."""
-    mark = dsrv.log_mark()
+def test_embedded_dir_runs_other_scripts_exec(dsrv):
+    """docs/directives.md: under PyCGIMode embedded, Python scripts run
+    embedded and scripts that are not Python (shell) still run exec."""
+    assert re.fullmatch(cases.expected_exe(TEST_MODULE, "embedded"),
+                        _exe(dsrv, "/d_embedded_only/whoami.py"))
     resp = dsrv.get("/d_embedded_only/hello.cgi")
+    assert resp.status == 200
+    assert resp.text == "hello from sh\nquery=\nmethod=GET\n"
+
+
+@pycgi_only
+@pytest.mark.skipif("embedded" not in MODES,
+                    reason="embedded runner not enabled in PYCGI_MODES")
+def test_embedded_python2_script_fails_with_syntaxerror(dsrv):
+    """docs/directives.md: a Python 2 script in an embedded directory
+    fails with 500 and its SyntaxError in the error log."""
+    mark = dsrv.log_mark()
+    resp = dsrv.get("/d_embedded_only/py2.py")
     assert resp.status == 500
     log = dsrv.wait_log(mark, r"SyntaxError")
     assert re.search(r"SyntaxError", log), log
-    assert "hello.cgi" in log, log
-    # Python scripts of the same directory still run, embedded.
-    assert re.fullmatch(cases.expected_exe(TEST_MODULE, "embedded"),
-                        _exe(dsrv, "/d_embedded_only/whoami.py"))
+    assert "py2.py" in log, log
 
 
 @pycgi_only
