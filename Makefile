@@ -23,7 +23,18 @@ demo: deps
 
 check: deps
 	$(MAKE) all
+	$(MAKE) fuzz FUZZ_SECONDS=20
 	$(PYTHON) -m pytest -ra tests
+
+# libFuzzer run over our own parsers (fuzz/); FUZZ_SECONDS long.
+FUZZ_SECONDS ?= 20
+fuzz:
+	mkdir -p build-fuzz fuzz/corpus
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz_parse \
+	    fuzz/fuzz_parse.c modules/pycgi_parse.c
+	cp -r fuzz/corpus build-fuzz/corpus-run
+	build-fuzz/fuzz_parse -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    build-fuzz/corpus-run fuzz/corpus
 
 test: all
 	$(PYTHON) -m pytest -ra tests
@@ -32,6 +43,6 @@ bench: all
 	$(PYTHON) bench/bench.py
 
 clean:
-	rm -rf .libs modules/.libs *.la *.lo *.slo *.o modules/*.lo modules/*.slo modules/*.o modules/*.la
+	rm -rf .libs modules/.libs build-fuzz *.la *.lo *.slo *.o modules/*.lo modules/*.slo modules/*.o modules/*.la
 
-.PHONY: all install deps demo check test bench clean
+.PHONY: all install deps demo check test bench fuzz clean

@@ -10,6 +10,7 @@
 #include "pycgi_interp.h"
 #include "pycgi_pyio.h"
 #include "unixd.h"
+#include "pycgi_parse.h"
 #include <unistd.h>
 
 extern char **environ;
@@ -64,8 +65,8 @@ static int pycgi_embed_classify(request_rec *r, const char **why)
     apr_file_t *f;
     char line[256];
     apr_size_t len = sizeof(line) - 1;
-    char *prog, *arg, *state, *nl;
-    const char *base;
+    const char *prog, *arg, *base;
+    int rc, more;
 
     if (apr_file_open(&f, r->filename, APR_READ, APR_OS_DEFAULT, r->pool)
         != APR_SUCCESS) {
@@ -78,28 +79,20 @@ static int pycgi_embed_classify(request_rec *r, const char **why)
     apr_file_close(f);
     line[len] = '\0';
 
-    if (len < 2 || line[0] != '#' || line[1] != '!') {
+    rc = pycgi_parse_shebang(line, len, &prog, &arg, &more);
+    if (rc == -1) {
         const char *ext = strrchr(r->filename, '.');
 
         *why = "no #! line";
         return ext && !strcmp(ext, ".py") ? PYCGI_SCRIPT_OURS
                                           : PYCGI_SCRIPT_OTHER;
     }
-    if ((nl = strchr(line, '\n')) != NULL) {
-        *nl = '\0';
-    }
-    else if (len == sizeof(line) - 1) {
-        *why = "#! line too long";
-        return PYCGI_SCRIPT_OTHER;
-    }
-    prog = apr_strtok(line + 2, " \t\r", &state);
-    arg = prog ? apr_strtok(NULL, " \t\r", &state) : NULL;
-    if (!prog) {
-        *why = "empty #! line";
+    if (rc < 0) {
+        *why = rc == -2 ? "#! line too long" : "empty #! line";
         return PYCGI_SCRIPT_OTHER;
     }
     if (!strcmp(apr_filepath_name_get(prog), "env")) {
-        if (!arg || *arg == '-' || apr_strtok(NULL, " \t\r", &state)) {
+        if (!arg || *arg == '-' || more) {
             *why = "#! env with options";
             return PYCGI_SCRIPT_OTHER;
         }
@@ -277,22 +270,6 @@ int pycgi_embed_wanted(request_rec *r, pycgi_dir_conf *dconf, int nph)
 
 /* --- the stream side (no GIL held) ---------------------------------- */
 
-/* End of the header block: "\n\n" or "\n\r\n", searched from `from`. */
-static int pycgi_embed_headers_end(const char *buf, apr_size_t len,
-                                   apr_size_t from)
-{
-    apr_size_t i;
-
-    for (i = from; i < len; i++) {
-        if (buf[i] == '\n' && i + 1 < len
-            && (buf[i + 1] == '\n'
-                || (buf[i + 1] == '\r' && i + 2 < len && buf[i + 2] == '\n'))) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static apr_status_t pycgi_embed_scan(pycgi_embed_req *req, int eos)
 {
     apr_bucket_alloc_t *ba = req->r->connection->bucket_alloc;
@@ -316,7 +293,7 @@ apr_status_t pycgi_embed_write(pycgi_embed_req *req, const char *data,
     pycgi_output *o = req->out;
 
     if (o->state == PYCGI_OUT_HEADERS) {
-        apr_size_t from = req->hlen > 3 ? req->hlen - 3 : 0;
+        apr_size_t from = req->hlen > 2 ? req->hlen - 2 : 0;
 
         if (req->hlen + len > req->hcap) {
             apr_size_t cap = req->hcap ? req->hcap * 2 : 8192;
@@ -333,7 +310,7 @@ apr_status_t pycgi_embed_write(pycgi_embed_req *req, const char *data,
         memcpy(req->hbuf + req->hlen, data, len);
         req->hlen += len;
         if (o->nph || req->hlen >= PYCGI_MAX_HEADER_BLOCK
-            || pycgi_embed_headers_end(req->hbuf, req->hlen, from)) {
+            || pycgi_parse_headers_end(req->hbuf, req->hlen, from)) {
             return pycgi_embed_scan(req, 0);
         }
         return APR_SUCCESS;

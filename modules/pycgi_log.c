@@ -4,6 +4,7 @@
  * pycgi_log.c -- error log, ScriptLog and script stderr.
  */
 #include "pycgi_log.h"
+#include "pycgi_parse.h"
 
 /* Open the ScriptLog for one record, or NULL when there is none, it
  * cannot be opened, or it has grown past ScriptLogLength (mod_cgi's
@@ -136,21 +137,16 @@ static void pycgi_log_stderr_line(pycgi_linebuf *lb)
 void pycgi_log_stderr(pycgi_linebuf *lb, const char *data, apr_size_t len)
 {
     while (len) {
-        const char *nl = memchr(data, '\n', len);
-        apr_size_t take = nl ? (apr_size_t)(nl - data) + 1 : len;
-        apr_size_t room = sizeof(lb->buf) - 1 - lb->len;
+        int complete;
+        apr_size_t take = pycgi_parse_line(data, len,
+                                           sizeof(lb->buf) - 1 - lb->len,
+                                           &complete);
 
-        /* An over-long line is logged in pieces rather than buffered
-         * without bound. */
-        if (take > room) {
-            take = room;
-            nl = NULL;
-        }
         memcpy(lb->buf + lb->len, data, take);
         lb->len += take;
         data += take;
         len -= take;
-        if (nl || lb->len == sizeof(lb->buf) - 1) {
+        if (complete) {
             pycgi_log_stderr_line(lb);
         }
     }
