@@ -140,7 +140,8 @@ const char *pycgi_config_set_bufbytes(cmd_parms *cmd, void *dummy,
 const char *pycgi_config_set_max_requests(cmd_parms *cmd, void *dummy,
                                           const char *arg)
 {
-    const char *err = pycgi_server_only(cmd);
+    /* Per process, so per server as a whole: not per virtual host. */
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
     long v;
 
     (void)dummy;

@@ -21,13 +21,24 @@ extern char **environ;
 
 /* --- choosing the runner ------------------------------------------- */
 
+/* realpath() of PYCGI_PYTHON_EXECUTABLE, e.g. /usr/bin/python3.11. */
+static const char *pycgi_embed_our_python(request_rec *r)
+{
+    static char ours[PATH_MAX];
+
+    /* Racing threads compute the same string: harmless. */
+    if (!ours[0] && !realpath(PYCGI_PYTHON_EXECUTABLE, ours)) {
+        apr_cpystrn(ours, PYCGI_PYTHON_EXECUTABLE, sizeof(ours));
+    }
+    (void)r;
+    return ours;
+}
+
 /* Is `prog` (a path, or a name looked up in the script's PATH) the
  * Python 3 of this interpreter's major.minor? */
 static int pycgi_embed_same_python(request_rec *r, const char *prog)
 {
     char resolved[PATH_MAX];
-    const char *base, *want = "python" APR_STRINGIFY(PY_MAJOR_VERSION) "."
-                              APR_STRINGIFY(PY_MINOR_VERSION);
 
     if (!ap_strchr_c(prog, '/')) {
         const char *path = apr_table_get(r->subprocess_env, "PATH");
@@ -50,9 +61,22 @@ static int pycgi_embed_same_python(request_rec *r, const char *prog)
     if (!realpath(prog, resolved)) {
         return 0;
     }
-    base = apr_filepath_name_get(resolved);
-    return !strcmp(base, want)
-           || !strcmp(resolved, PYCGI_PYTHON_EXECUTABLE);
+    /* A virtualenv's python links to the system one but brings its own
+     * site-packages: that script needs its own interpreter (exec). */
+    {
+        char *dir = ap_make_dirstr_parent(r->pool, prog);
+        apr_finfo_t fi;
+
+        if (apr_stat(&fi, apr_pstrcat(r->pool, dir, "../pyvenv.cfg", NULL),
+                     APR_FINFO_TYPE, r->pool) == APR_SUCCESS
+            || apr_stat(&fi, apr_pstrcat(r->pool, dir, "pyvenv.cfg", NULL),
+                        APR_FINFO_TYPE, r->pool) == APR_SUCCESS) {
+            return 0;
+        }
+    }
+    /* Our interpreter's own binary, not merely one of the same name: a
+     * python3.11 built elsewhere has other site-packages. */
+    return !strcmp(resolved, pycgi_embed_our_python(r));
 }
 
 /* What a script's first line says it is. */
