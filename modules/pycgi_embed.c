@@ -21,17 +21,14 @@ extern char **environ;
 
 /* --- choosing the runner ------------------------------------------- */
 
-/* realpath() of PYCGI_PYTHON_EXECUTABLE, e.g. /usr/bin/python3.11. */
+/* realpath() of PYCGI_PYTHON_EXECUTABLE, e.g. /usr/bin/python3.11;
+ * set once in child_init, read-only afterwards. */
+static char pycgi_embed_ours[PATH_MAX];
+
 static const char *pycgi_embed_our_python(request_rec *r)
 {
-    static char ours[PATH_MAX];
-
-    /* Racing threads compute the same string: harmless. */
-    if (!ours[0] && !realpath(PYCGI_PYTHON_EXECUTABLE, ours)) {
-        apr_cpystrn(ours, PYCGI_PYTHON_EXECUTABLE, sizeof(ours));
-    }
     (void)r;
-    return ours;
+    return pycgi_embed_ours;
 }
 
 /* Is `prog` (a path, or a name looked up in the script's PATH) the
@@ -159,6 +156,10 @@ static struct {
 
 void pycgi_embed_child_init(apr_pool_t *pchild)
 {
+    if (!realpath(PYCGI_PYTHON_EXECUTABLE, pycgi_embed_ours)) {
+        apr_cpystrn(pycgi_embed_ours, PYCGI_PYTHON_EXECUTABLE,
+                    sizeof(pycgi_embed_ours));
+    }
     if (apr_pool_create(&pycgi_class_cache.pool, pchild) == APR_SUCCESS
         && apr_thread_mutex_create(&pycgi_class_cache.lock,
                                    APR_THREAD_MUTEX_DEFAULT, pchild)
