@@ -43,6 +43,20 @@ if TEST_MODULE == "cgi":
 MPMS = _env_list("PYCGI_MPMS", "prefork,event", ("prefork", "event"))
 
 
+class BrokenServer:
+    """Stands in for a server that could not start; any use fails the
+    test (as FAILED, not as a setup ERROR) with the start-up report."""
+
+    def __init__(self, name, report):
+        self.name = name
+        self.report = report
+
+    def __getattr__(self, attr):
+        pytest.fail("server %s could not start:\n%s" % (self.name,
+                                                         self.report),
+                    pytrace=False)
+
+
 class ServerFactory:
     """Starts servers and stops all of them at teardown.
 
@@ -65,7 +79,8 @@ class ServerFactory:
                site.root, loglevel, tuple(sorted((env or {}).items())), tag)
         if self.cache is not None and key in self.cache:
             server = self.cache[key]
-            httpd_lib.touch(server)
+            if not isinstance(server, BrokenServer):
+                httpd_lib.touch(server)
             return server
         name = "%s-%s-%s%s" % (module, mode if module == "pycgi" else
                                "stock", mpm, "-" + tag if tag else "")
@@ -74,8 +89,12 @@ class ServerFactory:
                                       mode=mode, extra_conf=extra_conf,
                                       loglevel=loglevel, env=env, name=name)
         except httpd_lib.ServerError as e:
-            # A missing or broken module is a failure, never a skip.
-            pytest.fail(str(e), pytrace=False)
+            # A missing or broken module is a failure, never a skip: every
+            # test that uses this server fails, with apache2's own words.
+            server = BrokenServer(name, str(e))
+            if self.cache is not None:
+                self.cache[key] = server
+            return server
         self.servers.append(server)
         httpd_lib.touch(server)
         if self.cache is not None:

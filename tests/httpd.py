@@ -9,6 +9,7 @@ reap the parent, its children and any CGI script left behind.
 """
 
 import atexit
+import glob
 import hashlib
 import os
 import re
@@ -72,6 +73,10 @@ SSI_PAGES = {
 }
 
 _live_servers = set()
+
+# With ASAN_OPTIONS (or LSAN_/UBSAN_OPTIONS) set, sanitizer reports go to
+# <log dir>/<SANITIZER_LOG>.<pid>; conftest fails the test that made one.
+SANITIZER_LOG = "sanitizer"
 
 
 def pycgi_module_path():
@@ -369,6 +374,7 @@ class Server:
         self.error_log_path = os.path.join(self.logdir, "error_log")
         self.script_log_path = os.path.join(self.logdir, "script_log")
         self.stderr_path = os.path.join(self.rundir, "apache2.stderr")
+        self._sanitizer_seen = {}
         if start:
             self.start()
 
@@ -435,6 +441,9 @@ class Server:
     # -- process control ---------------------------------------------------
 
     def start(self, timeout=20.0):
+        """Start apache2; a running instance is stopped first, so that
+        start() doubles as restart and never orphans a process tree."""
+        self.stop()
         if self.module == "pycgi" and not os.path.exists(
                 pycgi_module_path()):
             raise ServerError(
@@ -480,6 +489,11 @@ class Server:
         for var in ("ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"):
             if var in os.environ:
                 env[var] = os.environ[var]
+                # Each process's report in our log directory, as
+                # <SANITIZER_LOG>.<pid>: see sanitizer_reports().
+                if "log_path=" not in env[var]:
+                    env[var] += ":log_path=" + os.path.join(
+                        self.logdir, SANITIZER_LOG)
         return env
 
     def _spawn(self, timeout):
@@ -633,6 +647,19 @@ class Server:
         if repeats:
             out.append("    ... %d more like the line above" % repeats)
         return "\n".join(out[-n:])
+
+    def sanitizer_reports(self):
+        """Sanitizer reports written since the last call, [(path, text)]:
+        new files, and what was added to a file seen before."""
+        found = []
+        pattern = os.path.join(self.logdir, SANITIZER_LOG + ".*")
+        for path in sorted(glob.glob(pattern)):
+            text = _read(path)
+            seen = self._sanitizer_seen.get(path, 0)
+            if len(text) > seen:
+                self._sanitizer_seen[path] = len(text)
+                found.append((path, text[seen:]))
+        return found
 
     def script_log(self):
         return _read(self.script_log_path)
