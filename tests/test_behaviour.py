@@ -175,7 +175,20 @@ def _pipeline(srv, paths):
     reqs = ["GET %s HTTP/1.1\r\n%s%s\r\n" % (
         p, host, "Connection: close\r\n" if i == len(paths) - 1 else "")
         for i, p in enumerate(paths)]
-    responses = _split_responses(srv.raw("".join(reqs).encode()))
+    mark = srv.log_mark()
+    raw = srv.raw("".join(reqs).encode())
+    try:
+        responses = _split_responses(raw)
+        assert len(responses) == len(paths), \
+            "%d responses to %d requests" % (len(responses), len(paths))
+    except (AssertionError, ValueError) as e:
+        # Cut short: the parent logs a crashed child when it reaps it.
+        log = srv.wait_log(mark, r"exit signal", timeout=3)
+        crashes = [l for l in log.splitlines() if "exit signal" in l]
+        raise AssertionError(
+            "pipelined %s: the connection ended mid-response (%s); "
+            "%d bytes, ending %r; child crashes logged: %s"
+            % (paths, e, len(raw), raw[-120:], crashes or "none"))
     assert [r.status for r in responses] == [200] * len(paths), \
         [(r.status, r.body[:200]) for r in responses]
     return responses
