@@ -428,9 +428,11 @@ class Server:
 
     def expand(self, text):
         """Fill the tokens extra_conf may use: @SITE@, @LOGDIR@, @RUNDIR@,
+        @PORT@ (the port this start listens on, for <VirtualHost>),
         @HANDLER@ (our handler name, or cgi-script for stock mod_cgi) and
         @MODE@ (a PyCGIMode line, empty for stock mod_cgi)."""
         return (text.replace("@SITE@", self.site.root)
+                .replace("@PORT@", str(self.port))
                 .replace("@LOGDIR@", self.logdir)
                 .replace("@RUNDIR@", self.rundir)
                 .replace("@HANDLER@", "pycgi-script" if self.module == "pycgi"
