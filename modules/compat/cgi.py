@@ -487,12 +487,13 @@ class FieldStorage:
                                                 in_part=True))
         self._source = source
 
+        # Public names, as before, so that subclasses may override them.
         if self.type == 'application/x-www-form-urlencoded':
-            self._read_urlencoded()
+            self.read_urlencoded()
         elif self.type.startswith('multipart/'):
-            self._read_multi(environ)
+            self.read_multi(environ, keep_blank_values, strict_parsing)
         else:
-            self._read_single()
+            self.read_single()
         if isinstance(source, _Body):
             self.bytes_read = source.count
 
@@ -505,7 +506,8 @@ class FieldStorage:
             max_num_fields=self.max_num_fields, separator=self.separator)
         return [MiniFieldStorage(key, value) for key, value in pairs]
 
-    def _read_urlencoded(self):
+    def read_urlencoded(self):
+        """Read an application/x-www-form-urlencoded body into list."""
         body = _read_all(self._source).decode(self.encoding, self.errors)
         # A POST form's fields come first, then those of the URL's query
         # string (the order the old module used).
@@ -517,7 +519,11 @@ class FieldStorage:
                                                        if p))
         self.done = 1
 
-    def _read_multi(self, environ):
+    def read_multi(self, environ, keep_blank_values=None,
+                   strict_parsing=None):
+        """Read a multipart body into list, one FieldStorage per part.
+        (The two flags are accepted for compatibility; the instance's
+        own are used.)"""
         if not _valid_boundary(self.innerboundary):
             raise ValueError('Invalid boundary in multipart form: %r'
                              % (self.innerboundary,))
@@ -545,7 +551,8 @@ class FieldStorage:
             self.list.append(field)
         self.done = 1 if multipart.closed_properly else -1
 
-    def _read_single(self):
+    def read_single(self):
+        """Read a body or part that is one value into file."""
         if self._binary_file:
             decoder = None
             self.file = io.BytesIO()

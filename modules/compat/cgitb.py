@@ -53,10 +53,10 @@ def reset():
     Unlike the old module, the first header's name is a valid HTTP token:
     httpd 2.4 rejects a header named "<!--" with a 500 error.
     """
-    return ('X-Traceback: Python exception <!--\r\n'
-            'Status: 500 Internal Server Error\r\n'
-            'Content-Type: text/html; charset=utf-8\r\n'
-            '\r\n'
+    return ('X-Traceback: Python exception <!--\n'
+            'Status: 500 Internal Server Error\n'
+            'Content-Type: text/html; charset=utf-8\n'
+            '\n'
             '<span hidden style="display:none"> --></span>'
             '</script></style></textarea></title></xmp></select></option>'
             '</pre></code></table></table></table></ul></ol></dl>'
@@ -149,6 +149,8 @@ def _frame_variables(frame, source_lines):
 def _frame_records(etb, context):
     """One dict per traceback entry, outermost first."""
     entries = list(traceback.walk_tb(etb))
+    # A RecursionError has ~1000 frames: keep the innermost, which are
+    # where the problem shows.
     omitted = max(0, len(entries) - _MAX_FRAMES)
     records = []
     for frame, lineno in entries[omitted:]:
@@ -156,7 +158,9 @@ def _frame_records(etb, context):
         filename = code.co_filename
         lines = []
         if context > 0 and lineno:
-            first = max(1, lineno - (context - 1) // 2)
+            first = max(1, lineno - (context - 1) // 2)   # centred
+            # mod_pycgi's embedded interpreter outlives requests, and with
+            # it linecache: drop lines cached before the script was edited.
             linecache.checkcache(filename)
             for n in range(first, first + context):
                 line = linecache.getline(filename, n, frame.f_globals)
@@ -170,7 +174,7 @@ def _frame_records(etb, context):
         except Exception:
             args = '(...)'
         if code.co_name == '<module>':
-            args = ''
+            args = ''                   # a script's top level: no call
         variables, truncated = _frame_variables(
             frame, [text for _, text in lines])
         records.append({
@@ -191,21 +195,21 @@ def _exception_chain(einfo):
     seen = {id(evalue)}
     while isinstance(evalue, BaseException) and len(chain) < _MAX_CHAIN:
         if evalue.__cause__ is not None:
-            nxt, how = evalue.__cause__, 'cause'
+            prev, how = evalue.__cause__, 'cause'
         elif evalue.__context__ is not None and \
                 not evalue.__suppress_context__:
-            nxt, how = evalue.__context__, 'context'
+            prev, how = evalue.__context__, 'context'
         else:
             break
-        if id(nxt) in seen:
+        if id(prev) in seen:        # a cycle of contexts
             break
-        seen.add(id(nxt))
-        chain.append((type(nxt), nxt, nxt.__traceback__, how))
-        evalue = nxt
+        seen.add(id(prev))
+        chain.append((type(prev), prev, prev.__traceback__, how))
+        evalue = prev
+    # Oldest first, as traceback prints them; each entry's "how" says how
+    # it led to the one after it.
     chain.reverse()
-    # Each link's "how" describes its relation to the exception after it.
-    return [(t, v, tb, chain[i + 1][3] if i + 1 < len(chain) else None)
-            for i, (t, v, tb, _) in enumerate(chain)]
+    return chain
 
 
 _LINKS = {
@@ -277,14 +281,13 @@ def _html_frame(rec):
                '</div>' % (_esc(rec['file']), _esc(rec['line']),
                            _esc(rec['func']), _esc(rec['args'])))
     if rec['source']:
-        out.append('<pre>')
+        # The current line's span is a block: it needs no line break.
+        rows = []
         for n, line in rec['source']:
-            text = '%5d  %s' % (n, line)
-            if n == rec['line']:
-                out.append('<span class="current">%s</span>' % _esc(text))
-            else:
-                out.append(_esc(text) + '\n')
-        out.append('</pre>')
+            text = _esc('%5d  %s' % (n, line))
+            rows.append('<span class="current">%s</span>' % text
+                        if n == rec['line'] else text + '\n')
+        out.append('<pre>%s</pre>' % ''.join(rows))
     if rec['locals']:
         out.append('<table>')
         for name, value in rec['locals']:
@@ -384,7 +387,7 @@ def text(einfo, context=5):
     return '\n'.join(parts)
 
 
-# -- the hook -------------------------------------------------------------------
+# -- the hook -----------------------------------------------------------------
 
 def _write(out, data):
     try:
