@@ -56,6 +56,7 @@ static void *pycgi_create_server_config(apr_pool_t *p, server_rec *s)
     c->preload = NULL;
     c->allow_embedded = PYCGI_UNSET;
     c->owners = NULL;
+    c->compat_first = PYCGI_UNSET;
     return c;
 }
 
@@ -73,6 +74,8 @@ static void *pycgi_merge_server_config(apr_pool_t *p, void *basev, void *addv)
     c->allow_embedded = add->allow_embedded != PYCGI_UNSET
                         ? add->allow_embedded : base->allow_embedded;
     c->owners = add->owners ? add->owners : base->owners;
+    c->compat_first = add->compat_first != PYCGI_UNSET ? add->compat_first
+                                                       : base->compat_first;
     return c;
 }
 
@@ -110,6 +113,10 @@ static const command_rec pycgi_cmds[] = {
                  "Off forbids embedded execution: every script runs exec"),
     AP_INIT_ITERATE("PyCGIEmbedOwners", pycgi_config_add_owner, NULL, RSRC_CONF,
                     "Only scripts owned by these users may run embedded"),
+    AP_INIT_TAKE1("PyCGICompatModules", pycgi_config_set_compat, NULL,
+                  RSRC_CONF,
+                  "Auto: our cgi/cgitb only where Python lacks them; Always: "
+                  "ours in every case"),
     /* mod_cgi's own directives, with mod_cgi's meaning. */
     AP_INIT_TAKE1("ScriptLog", pycgi_config_set_scriptlog, NULL, RSRC_CONF,
                   "the name of a log for script debugging info"),

@@ -72,7 +72,8 @@ def preload(names):
 
 
 class _Request:
-    __slots__ = ('path', 'key', 'cwd', 'saved', 'streams', 'nmods', 'main')
+    __slots__ = ('path', 'key', 'cwd', 'saved', 'streams', 'nmods', 'main',
+                 'hook')
 
 
 def begin(path, key, environ, argv, cwd, out, inp, err):
@@ -85,6 +86,7 @@ def begin(path, key, environ, argv, cwd, out, inp, err):
     req.saved = (os.environ._data, sys.argv, sys.stdin, sys.stdout,
                  sys.stderr, sys.modules.get('__main__'))
     req.nmods = len(sys.modules)
+    req.hook = sys.excepthook
     stderr = io.TextIOWrapper(err, encoding='utf-8', errors='backslashreplace',
                               line_buffering=True)
     stdout = io.TextIOWrapper(out, encoding='utf-8', errors='strict')
@@ -118,12 +120,21 @@ def execute(req):
     except _ScriptExit as e:
         status = e.args[0] if e.args else 0
     except BaseException:
-        # A crashing script: the traceback goes where a process's would
-        # (stderr, i.e. the error log), never to the client.
+        # A crashing script: what a process would do -- sys.excepthook,
+        # i.e. the traceback on stderr (the error log), never to the
+        # client; unless the script installed its own hook (cgitb).
+        info = sys.exc_info()
         try:
-            traceback.print_exc(file=stderr)
+            if sys.excepthook is not req.hook:
+                sys.excepthook(*info)
+            else:
+                traceback.print_exception(*info, file=stderr)
         except BaseException:
-            pass
+            try:
+                traceback.print_exc(file=stderr)
+            except BaseException:
+                pass
+        del info
         status = -1
     _pycgi.ending()
     for s in (stdout, stderr):
@@ -137,6 +148,7 @@ def execute(req):
 def end(req):
     """Put back what begin() changed."""
     env, argv, sys.stdin, sys.stdout, sys.stderr, main = req.saved
+    sys.excepthook = req.hook
     os.environ._data = env
     sys.argv = argv
     sys.path[:] = _base_path
@@ -176,6 +188,39 @@ def _forget_local_modules(cwd):
         f = getattr(mod, '__file__', None)
         if f and f.startswith(prefix) and '/' not in f[len(prefix):]:
             del sys.modules[name]
+
+
+class _CompatFinder:
+    """Serves mod_pycgi's own cgi and cgitb (compiled into the module)
+    to scripts: behind the standard library normally, so only where it
+    lacks them (Python 3.13+); in front with PyCGICompatModules Always."""
+
+    def __init__(self, sources):
+        self.sources = sources
+
+    def find_spec(self, name, path=None, target=None):
+        if name in self.sources:
+            import importlib.util
+            return importlib.util.spec_from_loader(
+                name, self, origin='mod_pycgi compat ' + name)
+        return None
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        code = compile(self.sources[module.__name__],
+                       '<mod_pycgi compat %s>' % module.__name__, 'exec',
+                       dont_inherit=True)
+        exec(code, module.__dict__)
+
+
+def install_compat(sources, first):
+    finder = _CompatFinder(dict(sources))
+    if first:
+        sys.meta_path.insert(0, finder)
+    else:
+        sys.meta_path.append(finder)
 
 
 os._exit = _exit

@@ -207,3 +207,24 @@ const char *pycgi_config_add_owner(cmd_parms *cmd, void *dummy,
     APR_ARRAY_PUSH(s->owners, apr_uid_t) = uid;
     return NULL;
 }
+
+const char *pycgi_config_set_compat(cmd_parms *cmd, void *dummy,
+                                    const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    if (!strcasecmp(arg, "auto")) {
+        pycgi_sconf(cmd->server)->compat_first = 0;
+    }
+    else if (!strcasecmp(arg, "always")) {
+        pycgi_sconf(cmd->server)->compat_first = 1;
+    }
+    else {
+        return "PyCGICompatModules must be Auto or Always";
+    }
+    return NULL;
+}

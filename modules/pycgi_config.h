@@ -38,6 +38,7 @@ typedef struct {
     apr_array_header_t *preload;/* PyCGIPreload module names (char *) */
     int allow_embedded;         /* PyCGIAllowEmbedded */
     apr_array_header_t *owners; /* PyCGIEmbedOwners uids (apr_uid_t) */
+    int compat_first;           /* PyCGICompatModules Always */
 } pycgi_server_conf;
 
 /* Effective values: resolve UNSET to the documented default. */
@@ -71,5 +72,7 @@ const char *pycgi_config_set_allow_embedded(cmd_parms *cmd, void *dummy,
                                             int flag);
 const char *pycgi_config_add_owner(cmd_parms *cmd, void *dummy,
                                    const char *arg);
+const char *pycgi_config_set_compat(cmd_parms *cmd, void *dummy,
+                                    const char *arg);
 
 #endif /* PYCGI_CONFIG_H */

@@ -9,6 +9,7 @@
 #include "pycgi_pyio.h"
 #include "pycgi_embed.h"
 #include "pycgi_boot.h"
+#include "pycgi_compat.h"
 #include "pycgi_status.h"
 #include "mpm_common.h"
 #include "apr_thread_mutex.h"
@@ -147,6 +148,19 @@ static apr_status_t pycgi_interp_python_start(server_rec *s)
         pycgi_interp_log_pyerr(s, "loading the embedded runner failed");
         PyEval_SaveThread();
         return APR_EGENERAL;
+    }
+    {
+        PyObject *res = PyObject_CallMethod(pycgi_interp.boot,
+                                            "install_compat", "({s:s,s:s}i)",
+                                            "cgi", pycgi_compat_cgi,
+                                            "cgitb", pycgi_compat_cgitb,
+                                            conf->compat_first == 1);
+
+        if (!res) {
+            pycgi_interp_log_pyerr(s, "installing the cgi/cgitb fallback "
+                                   "failed");
+        }
+        Py_XDECREF(res);
     }
     if (conf->preload && conf->preload->nelts) {
         int i;
