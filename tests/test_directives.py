@@ -148,30 +148,60 @@ def _wait_script_log(server, pattern, timeout=5.0):
         time.sleep(0.05)
 
 
-def test_scriptlog_records_failing_script(dsrv):
+def _failing_post(dsrv):
+    """POST 4000 bytes to a script that writes to stderr and then sends a
+    bad header; return (its "%% 500" script-log entry, all of the
+    entries this request produced)."""
     prefix = "/pycgi" if TEST_MODULE == "pycgi" else "/exec"
+    marker = "q=%d" % time.monotonic_ns()
     body = b"A" * 1000 + b"B" * 3000
-    resp = dsrv.request("POST", prefix + "/badheader_stderr.py?q=1",
+    resp = dsrv.request("POST", prefix + "/badheader_stderr.py?" + marker,
                         body=body, headers=[("Content-Type", "text/plain"),
                                             ("X-Scriptlog-Test", "yes")])
     assert resp.status == 500
     fs = dsrv.site.path("htdocs" + prefix + "/badheader_stderr.py")
-    text = _wait_script_log(dsrv, re.escape("%% 500 " + fs))
+    line = "%% 500 " + fs
+    text = _wait_script_log(dsrv, re.escape(marker) + r"[^\n]*\n" +
+                            re.escape(line))
     # mod_cgi's documented format: "%% [date] request-line",
     # "%% status script-path", then %request (headers and the start of
     # the body), %response, %stdout, %stderr sections.
-    assert re.search(r"(?m)^%% \[[^]]+\] POST " + re.escape(
-        prefix + "/badheader_stderr.py?q=1") + r" HTTP/1\.1$", text), text
-    assert re.search(r"(?m)^%% 500 " + re.escape(fs) + "$", text), text
-    entry = text[text.index("%% 500 " + fs):]
+    m = re.search(r"(?m)^%% \[[^]]+\] POST " + re.escape(
+        prefix + "/badheader_stderr.py?" + marker) + r" HTTP/1\.1\n"
+        + re.escape(line) + "\n", text)
+    assert m, "no entry for this request in the script log:\n" + text
+    entry = text[m.start():]
+    nxt = entry.find("\n%% [", 1)
+    # Every entry of this request (stock mod_cgi writes stderr as an
+    # entry of its own, "%error", before the 500 one).
+    mine = [e for e in re.split(r"(?m)^(?=%% \[)", text)
+            if e.split("\n", 1)[0].endswith("?%s HTTP/1.1" % marker)]
+    return (entry if nxt < 0 else entry[:nxt + 1]), "".join(mine)
+
+
+def test_scriptlog_records_failing_script(dsrv):
+    entry, _ = _failing_post(dsrv)
     assert "%request" in entry
     assert "X-Scriptlog-Test: yes" in entry
     assert "Content-Length: 4000" in entry
-    # ScriptLogBuffer 1024: only the first 1024 bytes of the body.
-    assert "A" * 1000 + "B" * 24 in entry
-    assert "B" * 25 not in entry
-    assert "%response" in entry
-    assert "badheader-stderr-marker" in text
+    assert "%response\nno colon on this line either\n" in entry
+    assert "%stdout\n\nnever sent\n" in entry
+
+
+def test_scriptlog_buffer_limits_logged_body(dsrv):
+    """ScriptLogBuffer 1024: the first 1024 bytes of the request body are
+    in the %request section, and no more."""
+    entry, _ = _failing_post(dsrv)
+    request = entry[entry.index("%request"):entry.index("%response")]
+    assert "A" * 1000 + "B" * 24 in request, request
+    assert "B" * 25 not in request, request
+
+
+def test_scriptlog_gets_script_stderr(dsrv):
+    """What the failing script wrote to stderr reaches the script log
+    (stock mod_cgi logs it there as well as in the error log)."""
+    _, entries = _failing_post(dsrv)
+    assert "badheader-stderr-marker" in entries, entries
 
 
 def test_scriptlog_quiet_for_good_script(dsrv):
