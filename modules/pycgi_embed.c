@@ -450,13 +450,21 @@ static void pycgi_embed_log_pyerr(request_rec *r, const char *what)
 {
     PyObject *type, *value, *tb, *str = NULL;
 
+    const char *msg = "?";
+
     PyErr_Fetch(&type, &value, &tb);
     if (value) {
         str = PyObject_Str(value);
     }
+    if (str && PyUnicode_Check(str) && PyUnicode_AsUTF8(str)) {
+        msg = apr_pstrdup(r->pool, PyUnicode_AsUTF8(str));
+    }
+    PyErr_Clear();
+    /* A log write may block (piped logs): never with the GIL held. */
+    Py_BEGIN_ALLOW_THREADS
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PYCGI_LOGNO(0604)
-                  "%s for %s: %s", what, r->filename,
-                  str && PyUnicode_Check(str) ? PyUnicode_AsUTF8(str) : "?");
+                  "%s for %s: %s", what, r->filename, msg);
+    Py_END_ALLOW_THREADS
     Py_XDECREF(str);
     Py_XDECREF(type);
     Py_XDECREF(value);

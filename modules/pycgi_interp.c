@@ -408,20 +408,29 @@ void pycgi_interp_count(request_rec *r, int timed_out)
 
     if (pycgi_interp.max_requests
         && pycgi_interp.stats.requests == (apr_uint64_t)pycgi_interp.max_requests) {
+        int threaded = pycgi_interp.threaded != AP_MPMQ_NOT_SUPPORTED;
+
         pycgi_status_recycled();
-        if (pycgi_interp.threaded != AP_MPMQ_NOT_SUPPORTED) {
+        /* Logged without the GIL: a log write may block. */
+        Py_BEGIN_ALLOW_THREADS
+        if (threaded) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PYCGI_LOGNO(0507)
                           "PyCGIMaxRequests %d reached: recycling the "
                           "interpreter of process %" APR_PID_T_FMT,
                           pycgi_interp.max_requests, getpid());
+        }
+        else {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PYCGI_LOGNO(0505)
+                          "PyCGIMaxRequests %d reached: recycling process %"
+                          APR_PID_T_FMT, pycgi_interp.max_requests, getpid());
+        }
+        Py_END_ALLOW_THREADS
+        if (threaded) {
             pycgi_interp.recycle = 1;
             return;
         }
         /* Retire this child gracefully: it finishes what it is doing and
          * exits; httpd starts a fresh one with a fresh interpreter. */
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PYCGI_LOGNO(0505)
-                      "PyCGIMaxRequests %d reached: recycling process %"
-                      APR_PID_T_FMT, pycgi_interp.max_requests, getpid());
         r->connection->keepalive = AP_CONN_CLOSE;
         kill(getpid(), AP_SIG_GRACEFUL);
     }
