@@ -42,6 +42,15 @@ test: all
 bench: all
 	$(PYTHON) bench/bench.py
 
+# Mixed-traffic load test (tests/load.py) of every runner x MPM,
+# LOAD_DURATION seconds each.
+LOAD_DURATION ?= 60
+load: all
+	$(PYTHON) tests/load.py --mode exec,embedded --mpm prefork,event \
+	    --duration $(LOAD_DURATION)
+
+.PHONY: load
+
 clean:
 	rm -rf .libs modules/.libs build-fuzz *.la *.lo *.slo *.o modules/*.lo modules/*.slo modules/*.o modules/*.la
 
