@@ -102,9 +102,16 @@ class ServerFactory:
         return server
 
     def close(self):
+        reports = []
         for server in self.servers:
+            # Reports written at exit (LeakSanitizer) exist only now.
+            server.stop()
+            reports += server.sanitizer_reports()
             server.cleanup()
         self.servers = []
+        if reports:
+            pytest.fail("sanitizer reports at server stop:\n"
+                        + _format_reports(reports), pytrace=False)
 
 
 @pytest.fixture(scope="module")
@@ -169,10 +176,28 @@ def pytest_report_header(config):
         ",".join(MODES), ",".join(MPMS))]
 
 
+def _format_reports(reports):
+    return "\n".join("--- %s ---\n%s" % (path, text[:20000])
+                     for path, text in reports)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
+    if report.when == "call":
+        # A sanitizer report (see httpd.SANITIZER_LOG) fails the test
+        # whose requests were running when it was written.
+        reports = []
+        for server in httpd_lib.touched:
+            reports += server.sanitizer_reports()
+        if reports and report.passed:
+            report.outcome = "failed"
+            report.longrepr = ("sanitizer reports:\n"
+                               + _format_reports(reports))
+        elif reports:
+            report.sections.append(("sanitizer reports",
+                                    _format_reports(reports)))
     if report.failed and report.when in ("setup", "call"):
         for server in httpd_lib.touched:
             report.sections.append((

@@ -496,6 +496,10 @@ class Server:
                 if "log_path=" not in env[var]:
                     env[var] += ":log_path=" + os.path.join(
                         self.logdir, SANITIZER_LOG)
+        if "PYTHONMALLOC" in os.environ:
+            # PYTHONMALLOC=malloc lets ASan see the embedded interpreter's
+            # objects (pymalloc's arenas hide them, and look like leaks).
+            env["PYTHONMALLOC"] = os.environ["PYTHONMALLOC"]
         return env
 
     def _spawn(self, timeout):
