@@ -95,6 +95,18 @@ apr_status_t pycgi_body_next(pycgi_body *b, apr_size_t want,
     }
 }
 
+void pycgi_body_fill_log(pycgi_body *b)
+{
+    const char *data;
+    apr_size_t len;
+
+    while (b->dbuf && b->dbpos < b->dbmax
+           && pycgi_body_next(b, b->dbmax - b->dbpos, &data, &len)
+              == APR_SUCCESS) {
+        continue;
+    }
+}
+
 void pycgi_body_drain(pycgi_body *b)
 {
     const char *data;

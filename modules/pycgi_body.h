@@ -33,6 +33,9 @@ pycgi_body *pycgi_body_create(request_rec *r);
 apr_status_t pycgi_body_next(pycgi_body *b, apr_size_t want,
                              const char **data, apr_size_t *len);
 
+/* Read on until the ScriptLog copy is full or the body ends. */
+void pycgi_body_fill_log(pycgi_body *b);
+
 /* Read and drop what is left, so the connection can be reused. */
 void pycgi_body_drain(pycgi_body *b);
 

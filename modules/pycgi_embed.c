@@ -154,8 +154,31 @@ static struct {
     apr_thread_mutex_t *lock;
 } pycgi_class_cache;
 
+/* The process environment as it was at child start, in an array that
+ * is ours, not glibc's.  A script's setenv() makes glibc realloc its own
+ * array (and copy the request's entries into it); if that array were
+ * the one we restore after the script, we would restore freed memory.
+ * With this copy, glibc's array and ours never meet. */
+static char **pycgi_embed_base_environ;
+
+static void pycgi_embed_environ_init(apr_pool_t *pchild)
+{
+    int n = 0, i;
+
+    while (environ && environ[n]) {
+        n++;
+    }
+    pycgi_embed_base_environ = apr_palloc(pchild, (n + 1) * sizeof(char *));
+    for (i = 0; i < n; i++) {
+        pycgi_embed_base_environ[i] = apr_pstrdup(pchild, environ[i]);
+    }
+    pycgi_embed_base_environ[n] = NULL;
+    environ = pycgi_embed_base_environ;
+}
+
 void pycgi_embed_child_init(apr_pool_t *pchild)
 {
+    pycgi_embed_environ_init(pchild);
     if (!realpath(PYCGI_PYTHON_EXECUTABLE, pycgi_embed_ours)) {
         apr_cpystrn(pycgi_embed_ours, PYCGI_PYTHON_EXECUTABLE,
                     sizeof(pycgi_embed_ours));
@@ -479,7 +502,6 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
     request_rec *r = req->r;
     PyObject *boot = pycgi_interp_boot();
     PyObject *env, *pyargv, *out, *in, *err, *ctx = NULL, *res;
-    char **saved_environ = environ;
     int failed = 0;
 
     env = pycgi_embed_environ(envp);
@@ -522,7 +544,7 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
             pycgi_embed_log_pyerr(r, "restoring the interpreter failed");
         }
         Py_XDECREF(res);
-        environ = saved_environ;
+        environ = pycgi_embed_base_environ;
         pycgi_pyio_set_current(NULL);
         pycgi_interp_set_current(NULL);
         Py_DECREF(ctx);
@@ -581,7 +603,7 @@ int pycgi_embed_run(request_rec *r, int nph, apr_interval_time_t timeout)
     req->r = r;
     req->out = pycgi_output_create(r, nph);
     req->body = pycgi_body_create(r);
-    req->out->dbuf = req->body->dbuf;
+    req->out->body = req->body;
     req->lb = pycgi_log_linebuf(r);
     req->bb = apr_brigade_create(r->pool, ba);
     req->deadline = apr_time_now() + timeout;

@@ -365,7 +365,7 @@ int pycgi_exec_run(request_rec *r, int nph, apr_interval_time_t timeout)
     }
 
     o = pycgi_output_create(r, nph);
-    o->dbuf = body->dbuf;
+    o->body = body;
     bb = apr_brigade_create(r->pool, ba);
     APR_BRIGADE_INSERT_TAIL(bb, pycgi_exec_bucket_make(x, ba));
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(ba));

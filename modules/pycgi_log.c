@@ -39,18 +39,24 @@ static void pycgi_scriptlog_head(apr_file_t *f, request_rec *r, int status)
     apr_file_printf(f, "%%%% %d %s\n", status, r->filename);
 }
 
-int pycgi_log_scripterror(request_rec *r, int status, apr_status_t rv,
-                          const char *logno, const char *msg)
+/* One "%error" record in the ScriptLog, if there is one. */
+static void pycgi_scriptlog_error(request_rec *r, int status, const char *msg)
 {
-    apr_file_t *f;
+    apr_file_t *f = pycgi_scriptlog_open(r);
 
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "%s%s: %s", logno, msg,
-                  r->filename);
-    if ((f = pycgi_scriptlog_open(r)) != NULL) {
+    if (f) {
         pycgi_scriptlog_head(f, r, status);
         apr_file_printf(f, "%%error\n%s\n", msg);
         apr_file_close(f);
     }
+}
+
+int pycgi_log_scripterror(request_rec *r, int status, apr_status_t rv,
+                          const char *logno, const char *msg)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "%s%s: %s", logno, msg,
+                  r->filename);
+    pycgi_scriptlog_error(r, status, msg);
     return status;
 }
 
@@ -131,6 +137,8 @@ static void pycgi_log_stderr_line(pycgi_linebuf *lb)
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                   PYCGI_LOGNO(0301) "stderr from %s: %s", r->filename,
                   lb->buf);
+    /* Each stderr line is also a ScriptLog record, as with mod_cgi. */
+    pycgi_scriptlog_error(r, r->status, lb->buf);
     lb->len = 0;
 }
 

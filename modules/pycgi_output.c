@@ -71,7 +71,15 @@ pycgi_out_state pycgi_output_headers(pycgi_output *o, apr_bucket_brigade *bb)
 
     if (ret != OK) {
         o->state = PYCGI_OUT_DISCARD;
-        ret = pycgi_log_script(r, ret, o->dbuf, sbuf, bb);
+        if (o->body && o->body->dbuf) {
+            /* The ScriptLog shows the start of the body, as mod_cgi's
+             * does; an embedded script may not have read that much yet.
+             * Its output is refused anyway, so taking the bytes is
+             * harmless. */
+            pycgi_body_fill_log(o->body);
+        }
+        ret = pycgi_log_script(r, ret, o->body ? o->body->dbuf : NULL,
+                               sbuf, bb);
         apr_brigade_cleanup(bb);
         /* 304 from ap_meets_conditions() is a success: answer it without
          * the error machinery (which would upset mod_cache). */

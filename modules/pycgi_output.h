@@ -19,6 +19,7 @@
 #define PYCGI_OUTPUT_H
 
 #include "pycgi_log.h"
+#include "pycgi_body.h"
 
 typedef enum {
     PYCGI_OUT_HEADERS = 0,  /* header block not scanned yet */
@@ -32,7 +33,7 @@ typedef struct {
     pycgi_out_state state;
     int result;                 /* what the handler returns at the end */
     const char *redirect;       /* local Location: to follow at the end */
-    const char *dbuf;           /* logged request body, for ScriptLog */
+    pycgi_body *body;           /* request body, for the ScriptLog */
     apr_off_t sent;             /* body bytes passed on */
     apr_status_t pass_rv;       /* first failure passing to the client */
 } pycgi_output;
