@@ -14,6 +14,15 @@ all:
 install: all
 	$(MAKE) -f Makefile.apxs install
 
+# The module under mod_cgi's names, for test suites written for mod_cgi
+# (see modules/pycgi_common.h): build-as-cgi/mod_cgi.so.
+as-mod-cgi:
+	rm -rf build-as-cgi && mkdir -p build-as-cgi
+	tar cf - --exclude=./build-as-cgi --exclude=./.git . | tar xf - -C build-as-cgi
+	$(MAKE) -C build-as-cgi clean
+	$(MAKE) -C build-as-cgi -f Makefile.apxs EXTRA_CFLAGS=-DPYCGI_AS_MOD_CGI
+	cp build-as-cgi/.libs/mod_pycgi.so build-as-cgi/mod_cgi.so
+
 deps:
 	sh tools/deps.sh
 

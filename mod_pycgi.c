@@ -141,7 +141,12 @@ static void pycgi_register_hooks(apr_pool_t *p)
 }
 
 module AP_MODULE_DECLARE_DATA pycgi_module = {
+#ifdef PYCGI_AS_MOD_CGI
+    MODULE_MAGIC_NUMBER_MAJOR, MODULE_MAGIC_NUMBER_MINOR, -1, "mod_cgi.c",
+    NULL, NULL, MODULE_MAGIC_COOKIE, NULL,
+#else
     STANDARD20_MODULE_STUFF,
+#endif
     pycgi_create_dir_config,
     pycgi_merge_dir_config,
     pycgi_create_server_config,

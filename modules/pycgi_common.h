@@ -33,11 +33,19 @@
 #include "util_filter.h"
 #include "ap_mpm.h"
 
-#ifdef APLOG_USE_MODULE
-APLOG_USE_MODULE(pycgi);
+/* PYCGI_AS_MOD_CGI builds the module under mod_cgi's names (module
+ * record cgi_module, source name mod_cgi.c), to be installed as
+ * mod_cgi.so and run against tests written for mod_cgi, such as
+ * httpd's own test framework.  Not for production. */
+#ifdef PYCGI_AS_MOD_CGI
+#define pycgi_module cgi_module
 #endif
 
 extern module AP_MODULE_DECLARE_DATA pycgi_module;
+
+#ifdef APLOG_USE_MODULE
+APLOG_USE_MODULE(pycgi);
+#endif
 
 /* Our own error-log tag space: PYCGI_LOGNO(0101) expands to "PYCGI0101: ".
  * Numbers are never reused; each one is explained in docs/errors.md. */
