@@ -169,7 +169,7 @@ def sample(server):
 
 def run_wrk(port, lua, total, threads, conns):
     """Send `total` requests (rounded up to a multiple of `threads`);
-    returns (requests, non-200, socket errors, seconds)."""
+    returns (requests, non-200, {socket error kind: count}, seconds)."""
     quota = -(-total // threads)
     cmd = [WRK, "-t%d" % threads, "-c%d" % conns, "-d3600s", "--timeout",
            "60s", "-s", lua, "http://127.0.0.1:%d/" % port, "--",
@@ -194,8 +194,23 @@ def run_wrk(port, lua, total, threads, conns):
     if not m:
         raise RuntimeError("wrk gave no result:\n" + text)
     count, bad = int(m.group(1)), int(m.group(2))
-    sock = sum(int(x) for x in m.groups()[2:])
+    sock = dict(zip(("connect", "read", "write", "timeout"),
+                    map(int, m.groups()[2:])))
     return count, bad, sock, elapsed
+
+
+def check_wrk(phase, bad, sock, problems):
+    """Non-200 answers, failed connects and timeouts fail the run.  A
+    read or write error is a keep-alive connection the server closed
+    as wrk sent on it (wrk does not retry): reported only, since a
+    crashed or replaced child fails the run anyway."""
+    if bad or sock["connect"] or sock["timeout"]:
+        problems.append("%s: %d non-200, socket errors %s"
+                        % (phase, bad, sock))
+    elif sock["read"] or sock["write"]:
+        print("  note: %s: %d read and %d write errors (keep-alive "
+              "connections closed by httpd)" % (phase, sock["read"],
+                                                 sock["write"]))
 
 
 def make_site():
@@ -234,11 +249,9 @@ def soak(mpm, args, lua):
         threads, conns = WRK_LOAD[mpm]
         n, bad, sock, secs = run_wrk(server.port, lua, args.warmup,
                                      threads, conns)
-        print("  warm-up: %d requests in %.0fs, %d non-200, %d socket "
-              "errors" % (n, secs, bad, sock), flush=True)
-        if bad or sock:
-            problems.append("warm-up: %d non-200, %d socket errors"
-                            % (bad, sock))
+        print("  warm-up: %d requests in %.0fs, %d non-200, socket "
+              "errors %s" % (n, secs, bad, sock), flush=True)
+        check_wrk("warm-up", bad, sock, problems)
         time.sleep(0.5)
         before = sample(server)
         n, bad, sock, secs = run_wrk(server.port, lua, args.requests,
@@ -246,11 +259,9 @@ def soak(mpm, args, lua):
         time.sleep(0.5)
         after = sample(server)
         result.update(requests=n, seconds=secs, rps=n / secs if secs else 0)
-        print("  soak: %d requests in %.0fs (%.0f/s), %d non-200, %d socket "
-              "errors" % (n, secs, result["rps"], bad, sock), flush=True)
-        if bad or sock:
-            problems.append("soak: %d non-200, %d socket errors"
-                            % (bad, sock))
+        print("  soak: %d requests in %.0fs (%.0f/s), %d non-200, socket "
+              "errors %s" % (n, secs, result["rps"], bad, sock), flush=True)
+        check_wrk("soak", bad, sock, problems)
         if n < args.requests:
             problems.append("only %d of %d requests were answered"
                             % (n, args.requests))
