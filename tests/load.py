@@ -36,8 +36,6 @@ import http.client
 import os
 import random
 import re
-import socket
-import statistics
 import sys
 import threading
 import time
