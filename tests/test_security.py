@@ -367,6 +367,14 @@ POLICY_DIRS = {
                    "PyCGIMode embedded\n"),
     "ht_all": ("AllowOverride All\n    PyCGIMode exec",
                "PyCGIMode embedded\n"),
+    # Options=list limits what .htaccess may do with Options.
+    "ht_opt_execcgi": ("AllowOverride Options=ExecCGI\n    PyCGIMode exec",
+                       "PyCGIMode embedded\n"),
+    "ht_opt_indexes": ("AllowOverride Options=Indexes\n    PyCGIMode exec",
+                       "PyCGIMode embedded\n"),
+    # The administrator names the directive itself.
+    "ht_list": ("AllowOverride None\n    AllowOverrideList PyCGIMode\n"
+                "    PyCGIMode exec", "PyCGIMode embedded\n"),
     "own_root": ("PyCGIMode embedded", None),
     "own_nobody": ("PyCGIMode embedded", None),
 }
@@ -475,6 +483,8 @@ def test_allow_embedded_off_everywhere_starts_no_interpreter(
     ("ht_none", "exec"),        # AllowOverride None: file never read
     ("ht_options", "embedded"),
     ("ht_all", "embedded"),
+    ("ht_opt_execcgi", "embedded"),
+    ("ht_list", "embedded"),
 ])
 def test_htaccess_pycgimode_needs_allowoverride_options(policy_srv, name,
                                                         expect):
@@ -484,6 +494,23 @@ def test_htaccess_pycgimode_needs_allowoverride_options(policy_srv, name,
     decision(policy_srv, mark, _sec(policy_srv, name), expect,
              "PyCGIMode exec" if expect == "exec" else "")
     assert ".htaccess" not in policy_srv.log_since(mark)
+
+
+@pycgi_only
+def test_htaccess_pycgimode_needs_the_right_to_enable_execcgi(policy_srv):
+    """docs/directives.md: "anyone who may enable ExecCGI in a directory
+    may also choose embedded execution for it" -- and no one else.
+    AllowOverride Options=Indexes lets .htaccess switch Indexes, not
+    ExecCGI: its PyCGIMode embedded must not put the directory's scripts
+    into the httpd process (refused with 500, or ignored)."""
+    mark = policy_srv.log_mark()
+    resp = get(policy_srv, "/ht_opt_indexes/who.py")
+    if resp.status == 200:
+        assert_runner(policy_srv, who(resp), "exec")
+    else:
+        assert resp.status == 500, resp.body[:500]
+        log = policy_srv.wait_log(mark, r"PyCGIMode")
+        assert re.search(r"\.htaccess: .*PyCGIMode", log), log
 
 
 @pycgi_only
