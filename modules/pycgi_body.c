@@ -5,6 +5,21 @@
  */
 #include "pycgi_body.h"
 
+/* The bucket handed out last lives outside any brigade: free it with
+ * the request (a script that reads exactly CONTENT_LENGTH bytes never
+ * asks again). */
+static apr_status_t pycgi_body_cleanup(void *data)
+{
+    pycgi_body *b = data;
+
+    if (b->handed) {
+        apr_bucket_destroy(b->handed);
+        b->handed = NULL;
+    }
+    apr_brigade_cleanup(b->bb);
+    return APR_SUCCESS;
+}
+
 pycgi_body *pycgi_body_create(request_rec *r)
 {
     pycgi_body *b = apr_pcalloc(r->pool, sizeof(*b));
@@ -17,6 +32,8 @@ pycgi_body *pycgi_body_create(request_rec *r)
         b->dbuf = apr_palloc(r->pool, b->dbmax + 1);
         b->dbuf[0] = '\0';
     }
+    apr_pool_cleanup_register(r->pool, b, pycgi_body_cleanup,
+                              apr_pool_cleanup_null);
     return b;
 }
 

@@ -180,13 +180,14 @@ def _exit_status(code, stderr):
 
 
 def _forget_local_modules(cwd):
-    # Modules imported from the script's own directory are the script's
-    # business: dropped after each request so that edits show and two
-    # directories' "utils.py" never mix.  Library modules stay.
+    # Modules imported from the script's own directory (or below it:
+    # packages) are the script's business: dropped after each request so
+    # that edits show and two directories' "utils" never mix.  Library
+    # modules stay.
     prefix = cwd.rstrip('/') + '/'
     for name, mod in list(sys.modules.items()):
         f = getattr(mod, '__file__', None)
-        if f and f.startswith(prefix) and '/' not in f[len(prefix):]:
+        if f and f.startswith(prefix):
             del sys.modules[name]
 
 

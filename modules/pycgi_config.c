@@ -51,6 +51,14 @@ const char *pycgi_config_set_mode(cmd_parms *cmd, void *dconf, const char *arg)
                            " must be one of exec, embedded or auto, not '",
                            arg, "'", NULL);
     }
+    /* Moving scripts into the server process is a power of whoever may
+     * turn on ExecCGI, no one else: AllowOverride Options=Indexes lets a
+     * .htaccess say "PyCGIMode exec", not "embedded". */
+    if (d->mode != PYCGI_MODE_EXEC && !(cmd->override_opts & OPT_EXECCGI)) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, " ", arg,
+                           " not allowed here: needs AllowOverride "
+                           "Options with ExecCGI", NULL);
+    }
     return NULL;
 }
 
