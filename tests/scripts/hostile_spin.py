@@ -1,0 +1,4 @@
+#!/usr/bin/python3
+# Hostile: loops forever without ever writing a byte.
+while True:
+    pass
