@@ -137,7 +137,9 @@ static void pycgi_register_hooks(apr_pool_t *p)
     ap_hook_handler(pycgi_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(pycgi_post_config, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_handler(pycgi_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_child_init(pycgi_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Last: another module that owns Python (mod_wsgi) starts it first,
+     * and we share it (see pycgi_interp.c). */
+    ap_hook_child_init(pycgi_child_init, NULL, NULL, APR_HOOK_LAST);
 }
 
 module AP_MODULE_DECLARE_DATA pycgi_module = {

@@ -43,6 +43,7 @@ static struct {
     int wd_stop;                    /* child is exiting */
     apr_time_t wd_wake_at;          /* watchdog's next wake-up, 0 = none */
     int recycle;                    /* recycle at the next leave */
+    int shared;                     /* Python belongs to another module */
     int threaded;                   /* MPM runs threads in a child */
     unsigned gen;                   /* interpreter generation */
 } pycgi_interp;
@@ -116,8 +117,30 @@ static apr_status_t pycgi_interp_python_start(server_rec *s)
     pycgi_server_conf *conf = pycgi_sconf(s);
     PyConfig config;
     PyStatus status;
+    PyGILState_STATE gil = PyGILState_UNLOCKED;
 
-    if (!inittab_done) {
+    if (Py_IsInitialized()) {
+        /* Another module (mod_wsgi, mod_python) owns this process's
+         * Python: share its main interpreter, take the GIL its way, and
+         * never finalise it ourselves. */
+        PyObject *m;
+
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, PYCGI_LOGNO(0508)
+                     "Python is already initialised by another module: "
+                     "embedded scripts share its main interpreter");
+        pycgi_interp.shared = 1;
+        gil = PyGILState_Ensure();
+        m = pycgi_pyio_module_create();
+        if (!m || PyDict_SetItemString(PyImport_GetModuleDict(), "_pycgi",
+                                       m) < 0) {
+            Py_XDECREF(m);
+            pycgi_interp_log_pyerr(s, "creating the _pycgi module failed");
+            PyGILState_Release(gil);
+            return APR_EGENERAL;
+        }
+        Py_DECREF(m);
+    }
+    else if (!inittab_done) {
         if (pycgi_pyio_inittab_add() < 0) {
             return APR_EGENERAL;
         }
@@ -132,7 +155,7 @@ static apr_status_t pycgi_interp_python_start(server_rec *s)
     config.user_site_directory = 0;
     status = PyConfig_SetBytesString(&config, &config.program_name,
                                      PYCGI_PYTHON_EXECUTABLE);
-    if (!PyStatus_Exception(status)) {
+    if (!PyStatus_Exception(status) && !pycgi_interp.shared) {
         status = Py_InitializeFromConfig(&config);
     }
     PyConfig_Clear(&config);
@@ -146,7 +169,12 @@ static apr_status_t pycgi_interp_python_start(server_rec *s)
     pycgi_interp.boot = pycgi_interp_load_boot();
     if (!pycgi_interp.boot) {
         pycgi_interp_log_pyerr(s, "loading the embedded runner failed");
-        PyEval_SaveThread();
+        if (pycgi_interp.shared) {
+            PyGILState_Release(gil);
+        }
+        else {
+            PyEval_SaveThread();
+        }
         return APR_EGENERAL;
     }
     {
@@ -178,7 +206,12 @@ static apr_status_t pycgi_interp_python_start(server_rec *s)
         }
     }
     /* Python runs only between enter/leave from now on. */
-    PyEval_SaveThread();
+    if (pycgi_interp.shared) {
+        PyGILState_Release(gil);
+    }
+    else {
+        PyEval_SaveThread();
+    }
     return APR_SUCCESS;
 }
 
@@ -426,7 +459,8 @@ void pycgi_interp_count(request_rec *r, int timed_out)
         }
         Py_END_ALLOW_THREADS
         if (threaded) {
-            pycgi_interp.recycle = 1;
+            /* Not someone else's interpreter, though. */
+            pycgi_interp.recycle = !pycgi_interp.shared;
             return;
         }
         /* Retire this child gracefully: it finishes what it is doing and

@@ -22,6 +22,7 @@ typedef struct {
 } pycgi_stream;
 
 static PyObject *pycgi_timeout_exc;     /* _pycgi.ScriptTimeout */
+static PyObject *pycgi_pyio_init_module(void);
 static PyObject *pycgi_unsupported;     /* io.UnsupportedOperation */
 
 static int pycgi_stream_live(pycgi_stream *s)
@@ -351,6 +352,11 @@ static struct PyModuleDef pycgi_moddef = {
     PyModuleDef_HEAD_INIT, "_pycgi", "mod_pycgi's in-server support.", -1,
     pycgi_mod_methods, NULL, NULL, NULL, NULL
 };
+
+PyObject *pycgi_pyio_module_create(void)
+{
+    return pycgi_pyio_init_module();
+}
 
 static PyObject *pycgi_pyio_init_module(void)
 {

@@ -21,6 +21,10 @@ struct pycgi_embed_req;
 /* Register "_pycgi" as a built-in module; before Py_Initialize. */
 int pycgi_pyio_inittab_add(void);
 
+/* The _pycgi module itself, for an interpreter that was initialised by
+ * another module (no inittab then): a new reference. */
+PyObject *pycgi_pyio_module_create(void);
+
 /* New references to the three stream objects of `req`. */
 PyObject *pycgi_pyio_stdout(struct pycgi_embed_req *req);
 PyObject *pycgi_pyio_stdin(struct pycgi_embed_req *req);

@@ -14,4 +14,13 @@ if [ -n "$missing" ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q
     apt-get install -y -q --no-install-recommends $missing
+    # mod_wsgi and mod_python are here for the benchmark's private
+    # servers only: their packages enable them in the system Apache,
+    # where they cannot even run side by side.  Leave that as it was.
+    for m in $missing; do
+        case $m in
+            libapache2-mod-wsgi-py3) a2dismod -q -f wsgi >/dev/null 2>&1 || true ;;
+            libapache2-mod-python) a2dismod -q -f python >/dev/null 2>&1 || true ;;
+        esac
+    done
 fi
