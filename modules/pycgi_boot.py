@@ -11,6 +11,7 @@
 # library modules stay loaded: that is where the speed comes from.
 
 import builtins
+import importlib.machinery
 import io
 import os
 import sys
@@ -73,7 +74,7 @@ def preload(names):
 
 class _Request:
     __slots__ = ('path', 'key', 'cwd', 'saved', 'streams', 'nmods', 'main',
-                 'hook')
+                 'hook', 'out')
 
 
 def begin(path, key, environ, argv, cwd, out, inp, err):
@@ -87,21 +88,26 @@ def begin(path, key, environ, argv, cwd, out, inp, err):
                  sys.stderr, sys.modules.get('__main__'))
     req.nmods = len(sys.modules)
     req.hook = sys.excepthook
+    req.out = out
+    errors = _stdio_errors(environ)
     stderr = io.TextIOWrapper(err, encoding='utf-8', errors='backslashreplace',
                               line_buffering=True)
-    stdout = io.TextIOWrapper(out, encoding='utf-8', errors='strict')
+    stdout = io.TextIOWrapper(out, encoding='utf-8', errors=errors)
     stdin = io.TextIOWrapper(io.BufferedReader(inp), encoding='utf-8',
-                             errors='surrogateescape')
+                             errors=errors)
     req.streams = (stdin, stdout, stderr)
     os.environ._data = environ
     os.chdir(cwd)
     sys.argv = argv
     sys.path[:] = [cwd] + _base_path
     sys.stdin, sys.stdout, sys.stderr = stdin, stdout, stderr
+    # The globals a script run as "python3 path" starts with.
     main = type(sys)('__main__')
     main.__file__ = path
     main.__builtins__ = builtins
     main.__cached__ = None
+    main.__annotations__ = {}
+    main.__loader__ = importlib.machinery.SourceFileLoader('__main__', path)
     sys.modules['__main__'] = main
     req.main = main
     return req
@@ -118,12 +124,18 @@ def execute(req):
     except SystemExit as e:
         status = _exit_status(e.code, stderr)
     except _ScriptExit as e:
+        # os._exit(): a process dies with its stdio buffers unflushed.
+        req.out.abandon()
         status = e.args[0] if e.args else 0
     except BaseException:
         # A crashing script: what a process would do -- sys.excepthook,
         # i.e. the traceback on stderr (the error log), never to the
         # client; unless the script installed its own hook (cgitb).
-        info = sys.exc_info()
+        # The traceback starts at the script, not in this runner.
+        etype, value, tb = sys.exc_info()
+        tb = tb.tb_next if tb is not None else None
+        value.__traceback__ = tb
+        info = (etype, value, tb)
         try:
             if sys.excepthook is not req.hook:
                 sys.excepthook(*info)
@@ -134,7 +146,7 @@ def execute(req):
                 traceback.print_exc(file=stderr)
             except BaseException:
                 pass
-        del info
+        del info, etype, value, tb
         status = -1
     _pycgi.ending()
     for s in (stdout, stderr):
@@ -164,6 +176,16 @@ def end(req):
             s.detach()
         except BaseException:
             pass
+
+
+def _stdio_errors(environ):
+    # What python3 picks for stdin/stdout errors: surrogateescape in the
+    # C/POSIX locale and its UTF-8 coercion target, strict elsewhere.
+    loc = (environ.get(b'LC_ALL') or environ.get(b'LC_CTYPE')
+           or environ.get(b'LANG') or b'C')
+    if loc in (b'C', b'POSIX') or loc.lower() in (b'c.utf-8', b'c.utf8'):
+        return 'surrogateescape'
+    return 'strict'
 
 
 def _exit_status(code, stderr):

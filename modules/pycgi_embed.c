@@ -335,11 +335,22 @@ static apr_status_t pycgi_embed_scan(pycgi_embed_req *req, int eos)
     return req->out->pass_rv;
 }
 
+/* Output resets the clock: CGIScriptTimeout is the longest silence
+ * allowed, as mod_cgi applies it to reads from the script. */
+static void pycgi_embed_alive(pycgi_embed_req *req)
+{
+    if (!req->timed_out) {
+        req->deadline = apr_time_now() + req->timeout;
+        pycgi_interp_extend(req->deadline);
+    }
+}
+
 apr_status_t pycgi_embed_write(pycgi_embed_req *req, const char *data,
                                apr_size_t len)
 {
     pycgi_output *o = req->out;
 
+    pycgi_embed_alive(req);
     if (o->state == PYCGI_OUT_HEADERS) {
         apr_size_t from = req->hlen > 2 ? req->hlen - 2 : 0;
 
@@ -606,6 +617,7 @@ int pycgi_embed_run(request_rec *r, int nph, apr_interval_time_t timeout)
     req->out->body = req->body;
     req->lb = pycgi_log_linebuf(r);
     req->bb = apr_brigade_create(r->pool, ba);
+    req->timeout = timeout;
     req->deadline = apr_time_now() + timeout;
 
     gil = pycgi_interp_enter();

@@ -338,6 +338,15 @@ void pycgi_interp_arm(pycgi_embed_req *req, apr_time_t deadline)
     apr_thread_mutex_unlock(pycgi_interp.wd_lock);
 }
 
+void pycgi_interp_extend(apr_time_t deadline)
+{
+    apr_thread_mutex_lock(pycgi_interp.wd_lock);
+    if (pycgi_interp.wd_req && !pycgi_interp.wd_fired) {
+        pycgi_interp.wd_deadline = deadline;
+    }
+    apr_thread_mutex_unlock(pycgi_interp.wd_lock);
+}
+
 void pycgi_interp_disarm(void)
 {
     unsigned long tid;

@@ -60,6 +60,8 @@ void *pycgi_interp_boot(void);
  * watchdog raised too late to matter. */
 void pycgi_interp_arm(struct pycgi_embed_req *req, apr_time_t deadline);
 void pycgi_interp_disarm(void);
+/* Move the armed deadline later (the script wrote something). */
+void pycgi_interp_extend(apr_time_t deadline);
 
 /* Count one embedded request of `script` (GIL held); retires the
  * process after PyCGIMaxRequests. */

@@ -214,6 +214,15 @@ static PyObject *pycgi_stream_close(pycgi_stream *s, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* abandon(): the script called os._exit(): what is still buffered
+ * above this stream is lost, as in a dying process. */
+static PyObject *pycgi_stream_abandon(pycgi_stream *s, PyObject *unused)
+{
+    (void)unused;
+    s->req = NULL;
+    Py_RETURN_NONE;
+}
+
 static PyObject *pycgi_stream_closed(pycgi_stream *s, void *unused)
 {
     (void)unused;
@@ -240,6 +249,7 @@ static PyMethodDef pycgi_stream_methods[] = {
     {"isatty", (PyCFunction)pycgi_stream_false, METH_NOARGS, NULL},
     {"fileno", (PyCFunction)pycgi_stream_fileno, METH_NOARGS, NULL},
     {"close", (PyCFunction)pycgi_stream_close, METH_NOARGS, NULL},
+    {"abandon", (PyCFunction)pycgi_stream_abandon, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL}
 };
 
