@@ -131,11 +131,16 @@ static const command_rec pycgi_cmds[] = {
     {NULL}
 };
 
+/* mod_include must have set up its tag table before we add "exec" to
+ * it, whatever the LoadModule order (mod_cgi says the same). */
+static const char *const pycgi_after_include[] = {"mod_include.c", NULL};
+
 static void pycgi_register_hooks(apr_pool_t *p)
 {
     (void)p;
     ap_hook_handler(pycgi_handler, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_config(pycgi_post_config, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_post_config(pycgi_post_config, pycgi_after_include, NULL,
+                        APR_HOOK_REALLY_FIRST);
     ap_hook_handler(pycgi_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* Last: another module that owns Python (mod_wsgi) starts it first,
      * and we share it (see pycgi_interp.c). */

@@ -161,24 +161,33 @@ static struct {
  * With this copy, glibc's array and ours never meet. */
 static char **pycgi_embed_base_environ;
 
-static void pycgi_embed_environ_init(apr_pool_t *pchild)
+static void pycgi_embed_environ_init(void)
 {
+    char **copy;
     int n = 0, i;
 
     while (environ && environ[n]) {
         n++;
     }
-    pycgi_embed_base_environ = apr_palloc(pchild, (n + 1) * sizeof(char *));
-    for (i = 0; i < n; i++) {
-        pycgi_embed_base_environ[i] = apr_pstrdup(pchild, environ[i]);
+    /* malloc, never freed: exit-time code (atexit handlers, library
+     * destructors) still reads the environment after the child pool is
+     * gone. */
+    copy = malloc((n + 1) * sizeof(char *));
+    if (!copy) {
+        return;
     }
-    pycgi_embed_base_environ[n] = NULL;
-    environ = pycgi_embed_base_environ;
+    for (i = 0; i < n; i++) {
+        if (!(copy[i] = strdup(environ[i]))) {
+            break;
+        }
+    }
+    copy[i] = NULL;
+    pycgi_embed_base_environ = environ = copy;
 }
 
 void pycgi_embed_child_init(apr_pool_t *pchild)
 {
-    pycgi_embed_environ_init(pchild);
+    pycgi_embed_environ_init();
     if (!realpath(PYCGI_PYTHON_EXECUTABLE, pycgi_embed_ours)) {
         apr_cpystrn(pycgi_embed_ours, PYCGI_PYTHON_EXECUTABLE,
                     sizeof(pycgi_embed_ours));
@@ -537,7 +546,9 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
          * what a CGI process would.  XXX: process-wide; fine because
          * embedded requests are serialised and httpd itself does not
          * read its environment while serving. */
-        environ = envp;
+        if (pycgi_embed_base_environ) {
+            environ = envp;
+        }
         pycgi_pyio_set_current(req);
         pycgi_interp_set_current(r->filename);
         pycgi_interp_arm(req, req->deadline);
@@ -555,7 +566,9 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
             pycgi_embed_log_pyerr(r, "restoring the interpreter failed");
         }
         Py_XDECREF(res);
-        environ = pycgi_embed_base_environ;
+        if (pycgi_embed_base_environ) {
+            environ = pycgi_embed_base_environ;
+        }
         pycgi_pyio_set_current(NULL);
         pycgi_interp_set_current(NULL);
         Py_DECREF(ctx);
