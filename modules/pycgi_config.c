@@ -5,6 +5,7 @@
  */
 #include "pycgi_config.h"
 #include "apr_user.h"
+#include <limits.h>
 
 int pycgi_config_mode(const pycgi_dir_conf *d)
 {
@@ -100,15 +101,21 @@ const char *pycgi_config_set_scriptlog(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
-static const char *pycgi_parse_long(cmd_parms *cmd, const char *arg, long *out)
+/* A count directive: context check, then a whole number in 0..max. */
+static const char *pycgi_config_count(cmd_parms *cmd, const char *arg,
+                                      unsigned context, long max, long *out)
 {
+    const char *err = ap_check_cmd_context(cmd, context);
     char *end;
-    long v = strtol(arg, &end, 10);
+    long v;
 
-    if (*arg == '\0' || *end != '\0' || v < 0) {
-        return apr_pstrcat(cmd->pool, cmd->cmd->name,
-                           " needs a non-negative number, not '", arg, "'",
-                           NULL);
+    if (err) {
+        return err;
+    }
+    v = strtol(arg, &end, 10);
+    if (*arg == '\0' || *end != '\0' || v < 0 || v > max) {
+        return apr_psprintf(cmd->pool, "%s needs a whole number from 0 to "
+                            "%ld, not '%s'", cmd->cmd->name, max, arg);
     }
     *out = v;
     return NULL;
@@ -117,50 +124,44 @@ static const char *pycgi_parse_long(cmd_parms *cmd, const char *arg, long *out)
 const char *pycgi_config_set_logbytes(cmd_parms *cmd, void *dummy,
                                       const char *arg)
 {
-    const char *err = pycgi_server_only(cmd);
     long v;
+    const char *err = pycgi_config_count(cmd, arg, NOT_IN_DIR_CONTEXT,
+                                         LONG_MAX, &v);
 
     (void)dummy;
-    if (err || (err = pycgi_parse_long(cmd, arg, &v))) {
-        return err;
+    if (!err) {
+        pycgi_sconf(cmd->server)->logbytes = v;
     }
-    pycgi_sconf(cmd->server)->logbytes = v;
-    return NULL;
+    return err;
 }
 
 const char *pycgi_config_set_bufbytes(cmd_parms *cmd, void *dummy,
                                       const char *arg)
 {
-    const char *err = pycgi_server_only(cmd);
     long v;
+    const char *err = pycgi_config_count(cmd, arg, NOT_IN_DIR_CONTEXT,
+                                         APR_INT32_MAX, &v);
 
     (void)dummy;
-    if (err || (err = pycgi_parse_long(cmd, arg, &v))) {
-        return err;
+    if (!err) {
+        pycgi_sconf(cmd->server)->bufbytes = (int)v;
     }
-    if (v > APR_INT32_MAX) {
-        return "ScriptLogBuffer is too large";
-    }
-    pycgi_sconf(cmd->server)->bufbytes = (int)v;
-    return NULL;
+    return err;
 }
 
 const char *pycgi_config_set_max_requests(cmd_parms *cmd, void *dummy,
                                           const char *arg)
 {
-    /* Per process, so per server as a whole: not per virtual host. */
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
     long v;
+    /* Per process, so per server as a whole: not per virtual host. */
+    const char *err = pycgi_config_count(cmd, arg, GLOBAL_ONLY,
+                                         APR_INT32_MAX, &v);
 
     (void)dummy;
-    if (err || (err = pycgi_parse_long(cmd, arg, &v))) {
-        return err;
+    if (!err) {
+        pycgi_sconf(cmd->server)->max_requests = (int)v;
     }
-    if (v > APR_INT32_MAX) {
-        return "PyCGIMaxRequests is too large";
-    }
-    pycgi_sconf(cmd->server)->max_requests = (int)v;
-    return NULL;
+    return err;
 }
 
 const char *pycgi_config_add_preload(cmd_parms *cmd, void *dummy,
