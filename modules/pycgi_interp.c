@@ -430,6 +430,7 @@ void pycgi_interp_count(request_rec *r, int timed_out)
     pycgi_interp.stats.requests++;
     if (timed_out) {
         pycgi_interp.stats.timeouts++;
+        pycgi_status_timeout();
     }
     st = PyObject_CallMethod(pycgi_interp.boot, "stats", NULL);
     if (st && PyTuple_Check(st) && PyTuple_GET_SIZE(st) >= 2) {

@@ -12,6 +12,10 @@
 typedef struct {
     apr_uint32_t nslots;
     volatile apr_uint32_t recycles;
+    /* Server-wide totals since start: they outlive retired children. */
+    volatile apr_uint32_t exec_requests;
+    volatile apr_uint32_t embedded_requests;
+    volatile apr_uint32_t timeouts;
     apr_time_t created;
 } pycgi_status_head;
 
@@ -100,9 +104,11 @@ void pycgi_status_begin(request_rec *r, int runner)
     }
     if (runner == PYCGI_RUNNER_EMBEDDED) {
         s->embedded_requests++;
+        apr_atomic_inc32(&pycgi_status_hdr->embedded_requests);
     }
     else {
         s->exec_requests++;
+        apr_atomic_inc32(&pycgi_status_hdr->exec_requests);
     }
     s->runner = runner;
     apr_cpystrn(s->current, r->filename, sizeof(s->current));
@@ -113,6 +119,13 @@ void pycgi_status_end(void)
     if (pycgi_status_me) {
         pycgi_status_me->runner = PYCGI_RUNNER_NONE;
         pycgi_status_me->current[0] = '\0';
+    }
+}
+
+void pycgi_status_timeout(void)
+{
+    if (pycgi_status_hdr) {
+        apr_atomic_inc32(&pycgi_status_hdr->timeouts);
     }
 }
 
@@ -153,8 +166,7 @@ static const char *pycgi_status_runner_name(int runner)
 int pycgi_status_handler(request_rec *r)
 {
     int autofmt = r->args && !strcasecmp(r->args, "auto");
-    apr_uint64_t tot_exec = 0, tot_emb = 0, tot_hits = 0, tot_miss = 0;
-    apr_uint64_t tot_to = 0;
+    apr_uint64_t tot_hits = 0, tot_miss = 0;
     apr_uint32_t i, children = 0;
 
     if (!r->handler || strcmp(r->handler, "pycgi-status")) {
@@ -189,11 +201,8 @@ int pycgi_status_handler(request_rec *r)
             continue;
         }
         children++;
-        tot_exec += s->exec_requests;
-        tot_emb += s->embedded_requests;
         tot_hits += s->cache_hits;
         tot_miss += s->cache_misses;
-        tot_to += s->timeouts;
         if (autofmt) {
             ap_rprintf(r, "Child: pid=%u python=%s exec=%" APR_UINT64_T_FMT
                        " embedded=%" APR_UINT64_T_FMT " cache_hits=%"
@@ -220,19 +229,23 @@ int pycgi_status_handler(request_rec *r)
         }
     }
     if (autofmt) {
-        ap_rprintf(r, "Children: %u\nExecRequests: %" APR_UINT64_T_FMT
-                   "\nEmbeddedRequests: %" APR_UINT64_T_FMT
+        /* Request and timeout totals are server-wide since start; cache
+         * figures are those of the children alive now. */
+        ap_rprintf(r, "Children: %u\nExecRequests: %u\nEmbeddedRequests: %u"
                    "\nCacheHits: %" APR_UINT64_T_FMT
                    "\nCacheMisses: %" APR_UINT64_T_FMT
-                   "\nTimeouts: %" APR_UINT64_T_FMT "\nRecycles: %u\n",
-                   children, tot_exec, tot_emb, tot_hits, tot_miss, tot_to,
-                   pycgi_status_hdr->recycles);
+                   "\nTimeouts: %u\nRecycles: %u\n",
+                   children, pycgi_status_hdr->exec_requests,
+                   pycgi_status_hdr->embedded_requests, tot_hits, tot_miss,
+                   pycgi_status_hdr->timeouts, pycgi_status_hdr->recycles);
     }
     else {
-        ap_rprintf(r, "</table>\n<p>%u children; %" APR_UINT64_T_FMT
-                   " exec and %" APR_UINT64_T_FMT " embedded requests; %u "
-                   "processes recycled by PyCGIMaxRequests.</p></body></html>\n",
-                   children, tot_exec, tot_emb, pycgi_status_hdr->recycles);
+        ap_rprintf(r, "</table>\n<p>%u children; since start %u exec and %u "
+                   "embedded requests, %u timeouts, %u recycles by "
+                   "PyCGIMaxRequests.</p></body></html>\n", children,
+                   pycgi_status_hdr->exec_requests,
+                   pycgi_status_hdr->embedded_requests,
+                   pycgi_status_hdr->timeouts, pycgi_status_hdr->recycles);
     }
     return OK;
 }

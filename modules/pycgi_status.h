@@ -40,6 +40,8 @@ pycgi_status_slot *pycgi_status_slot_mine(void);
 /* A script starts / ends in this child. */
 void pycgi_status_begin(request_rec *r, int runner);
 void pycgi_status_end(void);
+/* An embedded script stopped by its timeout (server-wide total). */
+void pycgi_status_timeout(void);
 /* A child retired by PyCGIMaxRequests (counted across children). */
 void pycgi_status_recycled(void);
 
