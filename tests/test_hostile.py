@@ -411,12 +411,12 @@ def test_background_child_leaves_server_clean(fresh, how, request):
               "request code and lives on as a stray httpd worker: it "
               "finishes the parent's request on the shared socket, then "
               "accepts and serves new requests outside the scoreboard")
-    known_bug(request, probe_embedded(fresh) and how == "popen"
-              and zombies is not True,
-              "embedded: a script's subprocess.Popen child is a child of "
-              "the httpd process and nobody waits for it: it stays a "
-              "zombie until the httpd child exits (a CGI process's "
-              "children are reparented and reaped)")
+    known_bug(request, probe_embedded(fresh) and zombies is not True,
+              "embedded: the children a script starts (os.fork, "
+              "subprocess.Popen) are children of the httpd process and "
+              "nobody waits for them: once they end they stay zombies "
+              "until the httpd child exits (a CGI process's children are "
+              "reparented to init and reaped)")
     assert not rogue, "stray httpd processes: %s" % rogue
     assert zombies is True, "zombies: %s" % zombies
     assert_healthy(fresh)
