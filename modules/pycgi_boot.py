@@ -148,6 +148,12 @@ def execute(req):
                 pass
         del info, etype, value, tb
         status = -1
+    if os.getpid() != _server_pid:
+        # A child the script forked, ending any way but os._exit(): in a
+        # CGI process it would just exit.  It must never return into
+        # httpd (it would go on serving requests as a stray worker), and
+        # its copy of our streams is not its to flush.
+        _real_exit(status if 0 <= status < 256 else 1)
     _pycgi.ending()
     for s in (stdout, stderr):
         try:

@@ -12,6 +12,8 @@
 #include "unixd.h"
 #include "pycgi_parse.h"
 #include <unistd.h>
+#include <sys/wait.h>
+#include <sys/syscall.h>
 
 extern char **environ;
 
@@ -183,6 +185,42 @@ static void pycgi_embed_environ_init(void)
     }
     copy[i] = NULL;
     pycgi_embed_base_environ = environ = copy;
+}
+
+/* A CGI process's own children are reparented to init and reaped when
+ * it exits; an embedded script's children (a Popen never waited for, a
+ * fork) are this httpd process's.  Linux lists the children each thread
+ * made: those of the thread that ran the script are the script's (other
+ * threads' exec children are left alone).  The finished ones are reaped
+ * now, the others handed to the watchdog, which reaps them as they end. */
+static void pycgi_embed_reap(request_rec *r)
+{
+    apr_file_t *f;
+    char buf[4096], *p, *end;
+    apr_size_t len = sizeof(buf) - 1;
+    const char *path = apr_psprintf(r->pool, "/proc/self/task/%ld/children",
+                                    (long)syscall(SYS_gettid));
+
+    if (apr_file_open(&f, path, APR_READ, APR_OS_DEFAULT, r->pool)
+        != APR_SUCCESS) {
+        return;
+    }
+    if (apr_file_read(f, buf, &len) != APR_SUCCESS) {
+        len = 0;
+    }
+    apr_file_close(f);
+    buf[len] = '\0';
+    for (p = buf; *p; p = end) {
+        long pid = strtol(p, &end, 10);
+        int status;
+
+        if (end == p) {
+            break;
+        }
+        if (pid > 0 && waitpid((pid_t)pid, &status, WNOHANG) == 0) {
+            pycgi_interp_adopt((pid_t)pid);
+        }
+    }
 }
 
 void pycgi_embed_child_init(apr_pool_t *pchild)
@@ -636,6 +674,7 @@ int pycgi_embed_run(request_rec *r, int nph, apr_interval_time_t timeout)
     gil = pycgi_interp_enter();
     failed = pycgi_embed_python(req, envp, argv, argc, cwd);
     pycgi_interp_leave(gil);
+    pycgi_embed_reap(r);
     pycgi_log_stderr_flush(req->lb);
 
     if (req->out->state == PYCGI_OUT_HEADERS) {

@@ -14,6 +14,7 @@ typedef struct {
     apr_pollset_t *pollset;     /* out + err */
     apr_interval_time_t timeout;
     pycgi_linebuf *lb;
+    int timed_out;              /* stdout went silent past the timeout */
 } pycgi_exec_child;
 
 /* Runs in the forked child when exec (or chdir, ...) fails: the parent
@@ -189,6 +190,7 @@ static apr_status_t pycgi_exec_bucket_read(apr_bucket *b, const char **str,
     rv = pycgi_exec_wait_out(x, block == APR_NONBLOCK_READ ? 0 : x->timeout);
     if (rv != APR_SUCCESS) {
         if (APR_STATUS_IS_TIMEUP(rv)) {
+            x->timed_out = 1;
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, x->r, PYCGI_LOGNO(0105)
                           "Timeout waiting for output from CGI script %s",
                           x->r->filename);
@@ -372,8 +374,10 @@ int pycgi_exec_run(request_rec *r, int nph, apr_interval_time_t timeout)
     pycgi_output_headers(o, bb);
 
     /* The rest of stderr: whatever the script writes until it closes it
-     * (normally at exit), bounded by the script timeout. */
-    if (x->err && !r->connection->aborted) {
+     * (normally at exit), bounded by the script timeout -- and not waited
+     * for at all once stdout has timed out (a background child holding
+     * both pipes would double the wait; mod_cgi gives up at once). */
+    if (x->err && !r->connection->aborted && !x->timed_out) {
         pfd.desc.f = x->out;
         pfd.client_data = (void *)1;
         apr_pollset_remove(x->pollset, &pfd);

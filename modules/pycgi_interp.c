@@ -16,6 +16,10 @@
 #include "apr_thread_cond.h"
 #include <signal.h>
 #include <unistd.h>
+#include <sys/wait.h>
+
+/* Script children the watchdog still has to reap (bounded). */
+#define PYCGI_MAX_ADOPTED 256
 
 /* How long a script may ignore its ScriptTimeout before the process is
  * ended, and how often the exception is raised again meanwhile. */
@@ -44,6 +48,8 @@ static struct {
     apr_time_t wd_wake_at;          /* watchdog's next wake-up, 0 = none */
     int recycle;                    /* recycle at the next leave */
     int shared;                     /* Python belongs to another module */
+    pid_t adopted[PYCGI_MAX_ADOPTED];
+    int nadopted;
     int threaded;                   /* MPM runs threads in a child */
     unsigned gen;                   /* interpreter generation */
 } pycgi_interp;
@@ -347,6 +353,36 @@ void pycgi_interp_extend(apr_time_t deadline)
     apr_thread_mutex_unlock(pycgi_interp.wd_lock);
 }
 
+void pycgi_interp_adopt(pid_t pid)
+{
+    if (!pycgi_interp.wd_lock) {
+        return;
+    }
+    apr_thread_mutex_lock(pycgi_interp.wd_lock);
+    if (pycgi_interp.nadopted < PYCGI_MAX_ADOPTED) {
+        pycgi_interp.adopted[pycgi_interp.nadopted++] = pid;
+        apr_thread_cond_signal(pycgi_interp.wd_cond);
+    }
+    apr_thread_mutex_unlock(pycgi_interp.wd_lock);
+}
+
+/* wd_lock held: reap the adopted children that have ended. */
+static void pycgi_interp_reap_adopted(void)
+{
+    int i = 0, status;
+
+    while (i < pycgi_interp.nadopted) {
+        pid_t rc = waitpid(pycgi_interp.adopted[i], &status, WNOHANG);
+
+        if (rc == 0) {
+            i++;
+            continue;
+        }
+        pycgi_interp.adopted[i] =
+            pycgi_interp.adopted[--pycgi_interp.nadopted];
+    }
+}
+
 void pycgi_interp_disarm(void)
 {
     unsigned long tid;
@@ -375,9 +411,19 @@ static void *APR_THREAD_FUNC pycgi_interp_watchdog(apr_thread_t *t, void *d)
         unsigned long tid = pycgi_interp.wd_tid;
         PyGILState_STATE g;
 
+        pycgi_interp_reap_adopted();
         if (!req) {
-            pycgi_interp.wd_wake_at = 0;
-            apr_thread_cond_wait(pycgi_interp.wd_cond, pycgi_interp.wd_lock);
+            if (pycgi_interp.nadopted) {
+                /* Look again in a second for scripts' children. */
+                pycgi_interp.wd_wake_at = now + PYCGI_REFIRE;
+                apr_thread_cond_timedwait(pycgi_interp.wd_cond,
+                                          pycgi_interp.wd_lock, PYCGI_REFIRE);
+            }
+            else {
+                pycgi_interp.wd_wake_at = 0;
+                apr_thread_cond_wait(pycgi_interp.wd_cond,
+                                     pycgi_interp.wd_lock);
+            }
             continue;
         }
         if (now < pycgi_interp.wd_deadline) {

@@ -63,6 +63,10 @@ void pycgi_interp_disarm(void);
 /* Move the armed deadline later (the script wrote something). */
 void pycgi_interp_extend(apr_time_t deadline);
 
+/* A child process an embedded script left running: the watchdog reaps
+ * it when it ends (no GIL needed). */
+void pycgi_interp_adopt(pid_t pid);
+
 /* Count one embedded request of `script` (GIL held); retires the
  * process after PyCGIMaxRequests. */
 void pycgi_interp_count(request_rec *r, int timed_out);

@@ -19,6 +19,7 @@ typedef struct {
     PyObject_HEAD
     pycgi_embed_req *req;       /* NULL once the request is over */
     int kind;
+    int closed;                 /* the script closed it */
 } pycgi_stream;
 
 static PyObject *pycgi_timeout_exc;     /* _pycgi.ScriptTimeout */
@@ -27,7 +28,7 @@ static PyObject *pycgi_unsupported;     /* io.UnsupportedOperation */
 
 static int pycgi_stream_live(pycgi_stream *s)
 {
-    if (!s->req) {
+    if (!s->req || s->closed) {
         PyErr_SetString(PyExc_ValueError, "I/O operation on closed file.");
         return 0;
     }
@@ -204,13 +205,15 @@ static PyObject *pycgi_stream_fileno(pycgi_stream *s, PyObject *unused)
 static PyObject *pycgi_stream_close(pycgi_stream *s, PyObject *unused)
 {
     (void)unused;
-    /* A script closing stdout ends its output, as with a pipe; the
-     * request itself decides when the stream really goes away. */
-    if (s->req && s->kind == PYCGI_IO_OUT) {
+    /* As sys.stdout.close() in a process: the stream is closed (later
+     * writes raise ValueError), what was written stands, and the
+     * response ends when the script does (fd 1 itself stays open). */
+    if (s->req && !s->closed && s->kind == PYCGI_IO_OUT) {
         Py_BEGIN_ALLOW_THREADS
         pycgi_embed_flush(s->req);
         Py_END_ALLOW_THREADS
     }
+    s->closed = 1;
     Py_RETURN_NONE;
 }
 
@@ -226,7 +229,7 @@ static PyObject *pycgi_stream_abandon(pycgi_stream *s, PyObject *unused)
 static PyObject *pycgi_stream_closed(pycgi_stream *s, void *unused)
 {
     (void)unused;
-    return PyBool_FromLong(s->req == NULL);
+    return PyBool_FromLong(s->req == NULL || s->closed);
 }
 
 static PyObject *pycgi_stream_name(pycgi_stream *s, void *unused)
@@ -276,6 +279,7 @@ static PyObject *pycgi_stream_new(pycgi_embed_req *req, int kind)
     if (s) {
         s->req = req;
         s->kind = kind;
+        s->closed = 0;
     }
     return (PyObject *)s;
 }
