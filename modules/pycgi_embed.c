@@ -286,6 +286,24 @@ static void pycgi_embed_lookup(request_rec *r, int *kind, int *executable,
     apr_thread_mutex_unlock(pycgi_class_cache.lock);
 }
 
+static int pycgi_embed_rlimited(request_rec *r)
+{
+    core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
+
+    (void)core;
+    return 0
+#ifdef RLIMIT_CPU
+        || core->limit_cpu
+#endif
+#if defined(RLIMIT_DATA) || defined(RLIMIT_VMEM) || defined(RLIMIT_AS)
+        || core->limit_mem
+#endif
+#ifdef RLIMIT_NPROC
+        || core->limit_nproc
+#endif
+        ;
+}
+
 static int pycgi_embed_owner_ok(request_rec *r, pycgi_server_conf *sconf)
 {
     int i;
@@ -332,6 +350,13 @@ int pycgi_embed_wanted(request_rec *r, pycgi_dir_conf *dconf, int nph)
     }
     else if (!pycgi_embed_owner_ok(r, sconf)) {
         why = "script owner not in PyCGIEmbedOwners";
+        embed = 0;
+    }
+    else if (mode == PYCGI_MODE_AUTO && pycgi_embed_rlimited(r)) {
+        /* RLimitCPU/MEM/NPROC bound a CGI process; inside the server
+         * they cannot apply, so auto keeps such scripts in a process.
+         * (An explicit "embedded" is the admin's choice, documented.) */
+        why = "RLimit* applies";
         embed = 0;
     }
     else {
