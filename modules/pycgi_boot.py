@@ -164,7 +164,8 @@ def execute(req):
 
 
 def end(req):
-    """Put back what begin() changed."""
+    """Put back what begin() changed.  Returns True if the script may
+    have started child processes (for the runner to reap)."""
     env, argv, sys.stdin, sys.stdout, sys.stderr, main = req.saved
     sys.excepthook = req.hook
     os.environ._data = env
@@ -182,6 +183,9 @@ def end(req):
             s.detach()
         except BaseException:
             pass
+    forked = _forked[0]
+    _forked[0] = False
+    return forked
 
 
 def _stdio_errors(environ):
@@ -251,6 +255,32 @@ def install_compat(sources, first):
     else:
         sys.meta_path.append(finder)
 
+
+# Did the script start processes?  os.fork() and friends run the
+# at-fork hooks; subprocess and posix_spawn do not, so they are wrapped.
+_forked = [False]
+
+
+def _note_fork():
+    _forked[0] = True
+
+
+def _noting(func):
+    def wrapper(*args, **kwargs):
+        _forked[0] = True
+        return func(*args, **kwargs)
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    wrapper.__wrapped__ = func
+    return wrapper
+
+
+os.register_at_fork(after_in_parent=_note_fork)
+for _name in ('posix_spawn', 'posix_spawnp'):
+    if hasattr(os, _name):
+        setattr(os, _name, _noting(getattr(os, _name)))
+import subprocess  # noqa: E402  (patched once, for every script)
+subprocess.Popen._execute_child = _noting(subprocess.Popen._execute_child)
 
 os._exit = _exit
 time.sleep = _sleep

@@ -628,6 +628,9 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
         if (!res) {
             pycgi_embed_log_pyerr(r, "restoring the interpreter failed");
         }
+        else {
+            req->forked = PyObject_IsTrue(res) == 1;
+        }
         Py_XDECREF(res);
         if (pycgi_embed_base_environ) {
             environ = pycgi_embed_base_environ;
@@ -699,7 +702,9 @@ int pycgi_embed_run(request_rec *r, int nph, apr_interval_time_t timeout)
     gil = pycgi_interp_enter();
     failed = pycgi_embed_python(req, envp, argv, argc, cwd);
     pycgi_interp_leave(gil);
-    pycgi_embed_reap(r);
+    if (req->forked) {
+        pycgi_embed_reap(r);
+    }
     pycgi_log_stderr_flush(req->lb);
 
     if (req->out->state == PYCGI_OUT_HEADERS) {

@@ -25,6 +25,7 @@ typedef struct pycgi_embed_req {
     apr_interval_time_t timeout;/* CGIScriptTimeout: allowed silence */
     volatile int timed_out;     /* set by the watchdog */
     int ending;                 /* script over: flush() adds no FLUSH */
+    int forked;                 /* the script started processes */
 } pycgi_embed_req;
 
 /* Does this request run embedded?  Applies PyCGIMode (auto: the
