@@ -46,7 +46,6 @@ static struct {
     apr_thread_t *wd_thread;
     int wd_stop;                    /* child is exiting */
     apr_time_t wd_wake_at;          /* watchdog's next wake-up, 0 = none */
-    int recycle;                    /* recycle at the next leave */
     int shared;                     /* Python belongs to another module */
     pid_t adopted[PYCGI_MAX_ADOPTED];
     int nadopted;
@@ -116,7 +115,7 @@ static apr_status_t pycgi_interp_stop(void *unused)
 }
 
 /* Start Python (this thread ends up holding no GIL).  Also used to
- * start it again after an in-process recycle. */
+ * share the one another module started. */
 static apr_status_t pycgi_interp_python_start(server_rec *s)
 {
     static int inittab_done = 0;
@@ -261,6 +260,16 @@ void pycgi_interp_child_init(apr_pool_t *p, server_rec *s)
     pycgi_interp.server = s;
     pycgi_interp.max_requests = conf->max_requests > 0 ? conf->max_requests : 0;
     ap_mpm_query(AP_MPMQ_IS_THREADED, &pycgi_interp.threaded);
+    if (pycgi_interp.max_requests
+        && pycgi_interp.threaded != AP_MPMQ_NOT_SUPPORTED) {
+        /* A module cannot ask event/worker to retire one child, and
+         * finalising Python in place is not safe (C extensions, the
+         * threading module's shutdown).  Say so once per child. */
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, PYCGI_LOGNO(0509)
+                     "PyCGIMaxRequests has no effect under a threaded MPM; "
+                     "use MaxConnectionsPerChild to recycle processes");
+        pycgi_interp.max_requests = 0;
+    }
     if (pycgi_interp_start(p, s) == APR_SUCCESS) {
         pycgi_interp.ready = 1;
         if (pycgi_status_slot_mine()) {
@@ -294,27 +303,7 @@ int pycgi_interp_enter(void)
 void pycgi_interp_leave(int gilstate)
 {
     (void)gilstate;
-    if (pycgi_interp.recycle) {
-        /* Threaded MPMs cannot retire one child on request, so the
-         * interpreter is recycled in place: we hold the request lock, so
-         * no script runs; Py_FinalizeEx() takes our thread state too. */
-        pycgi_interp.recycle = 0;
-        Py_CLEAR(pycgi_interp.boot);
-        if (Py_FinalizeEx() < 0) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, pycgi_interp.server,
-                         PYCGI_LOGNO(0506) "Python finalisation reported "
-                         "errors while recycling");
-        }
-        if (pycgi_interp_python_start(pycgi_interp.server) != APR_SUCCESS) {
-            pycgi_interp.ready = 0;
-        }
-        pycgi_interp.stats.requests = 0;
-        pycgi_interp.gen++;
-        pycgi_tstate = NULL;
-    }
-    else {
-        pycgi_tstate = PyEval_SaveThread();
-    }
+    pycgi_tstate = PyEval_SaveThread();
     apr_thread_mutex_unlock(pycgi_interp.lock);
 }
 
@@ -497,28 +486,13 @@ void pycgi_interp_count(request_rec *r, int timed_out)
 
     if (pycgi_interp.max_requests
         && pycgi_interp.stats.requests == (apr_uint64_t)pycgi_interp.max_requests) {
-        int threaded = pycgi_interp.threaded != AP_MPMQ_NOT_SUPPORTED;
-
         pycgi_status_recycled();
         /* Logged without the GIL: a log write may block. */
         Py_BEGIN_ALLOW_THREADS
-        if (threaded) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PYCGI_LOGNO(0507)
-                          "PyCGIMaxRequests %d reached: recycling the "
-                          "interpreter of process %" APR_PID_T_FMT,
-                          pycgi_interp.max_requests, getpid());
-        }
-        else {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PYCGI_LOGNO(0505)
-                          "PyCGIMaxRequests %d reached: recycling process %"
-                          APR_PID_T_FMT, pycgi_interp.max_requests, getpid());
-        }
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PYCGI_LOGNO(0505)
+                      "PyCGIMaxRequests %d reached: recycling process %"
+                      APR_PID_T_FMT, pycgi_interp.max_requests, getpid());
         Py_END_ALLOW_THREADS
-        if (threaded) {
-            /* Not someone else's interpreter, though. */
-            pycgi_interp.recycle = !pycgi_interp.shared;
-            return;
-        }
         /* Retire this child gracefully: it finishes what it is doing and
          * exits; httpd starts a fresh one with a fresh interpreter. */
         r->connection->keepalive = AP_CONN_CLOSE;

@@ -709,9 +709,36 @@ def test_script_ignoring_timeout_ends_its_process(one):
 
 # -- 10. PyCGIMaxRequests -----------------------------------------------------
 
+def skip_max_requests_under_event(mpm):
+    if mpm == "event":
+        pytest.skip("PyCGIMaxRequests is a prefork feature: under threaded "
+                    "MPMs it is ignored with PYCGI0509 (see "
+                    "test_max_requests_ignored_under_event)")
+
+
+def test_max_requests_ignored_under_event(httpd, esite):
+    """Under event no module can retire one child, and finalising Python
+    in place is not safe: the directive is ignored, said once per child
+    (PYCGI0509), and scripts keep running in the same interpreter."""
+    srv = httpd(mpm="event", mode="embedded", site=esite,
+                extra_conf=one_child_conf("event", "PyCGIMaxRequests 2\n"))
+    pids = set()
+    for i in range(8):
+        resp = srv.get("/m_emb/emb_pid.py")
+        assert resp.status == 200, (i, resp.status, resp.body[:300])
+        pids.add(json.loads(resp.text)["pid"])
+    log = srv.error_log()
+    assert re.search(r"PYCGI0509: PyCGIMaxRequests has no effect under a "
+                     r"threaded MPM", log), log[-3000:]
+    assert not re.search(r"PYCGI050[57]", log), log[-3000:]
+    assert len(pids) == 1, pids
+    assert not probe.crash_lines(log), probe.crash_lines(log)
+
+
 def test_max_requests_gives_a_fresh_interpreter(httpd, esite, mpm):
     """After 5 embedded requests the next script starts in a new
     interpreter: a mark left in a library module is gone."""
+    skip_max_requests_under_event(mpm)
     srv = httpd(mpm=mpm, mode="embedded", site=esite,
                 extra_conf=one_child_conf(mpm, "PyCGIMaxRequests 5\n"))
     seen = []
@@ -737,6 +764,7 @@ def test_max_requests_gives_a_fresh_interpreter(httpd, esite, mpm):
 def test_max_requests_replaces_the_process(httpd, esite, mpm, request):
     """docs/directives.md: after `number` embedded requests the child
     exits gracefully and the MPM starts a new one (PYCGI0505)."""
+    skip_max_requests_under_event(mpm)
     srv = httpd(mpm=mpm, mode="embedded", site=esite,
                 extra_conf=one_child_conf(mpm, "PyCGIMaxRequests 5\n"))
     pids = []
@@ -765,6 +793,7 @@ def test_max_requests_survives_extension_modules(httpd, esite, mpm,
     """Recycling every 2 requests while scripts use C extension modules
     (ctypes, sqlite3, ssl, decimal, pickle of an array, ...): every
     request gives the same answer, nothing crashes."""
+    skip_max_requests_under_event(mpm)
     srv = httpd(mpm=mpm, mode="embedded", site=esite,
                 extra_conf=one_child_conf(mpm, "PyCGIMaxRequests 2\n"))
     answers = []
