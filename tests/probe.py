@@ -8,6 +8,7 @@ import hashlib
 import os
 import re
 import socket
+import subprocess
 import threading
 import time
 
@@ -399,3 +400,28 @@ def crash_lines(text):
     return [l for l in text.splitlines()
             if re.search(r"AH00052|exit signal|Segmentation fault|"
                          r"AH00059|AH00060|seg fault|core dumped", l)]
+
+
+def core_backtraces(directory):
+    """{core file: backtrace of its crashing thread} for the core files
+    in `directory` (gdb -batch), "" when gdb cannot say."""
+    out = {}
+    for name in sorted(os.listdir(directory)):
+        if not name.startswith("core"):
+            continue
+        path = os.path.join(directory, name)
+        try:
+            proc = subprocess.run(["gdb", "-batch", "-ex", "bt 40", APACHE2,
+                                   path], capture_output=True, text=True,
+                                  timeout=120)
+            out[path] = "\n".join(l for l in proc.stdout.splitlines()
+                                  if l.startswith("#"))
+        except (OSError, subprocess.SubprocessError):
+            out[path] = ""
+    return out
+
+
+def blames_us(backtrace):
+    """Does a crash backtrace run through mod_pycgi or Python?"""
+    return not backtrace or bool(re.search(
+        r"pycgi|mod_pycgi|libpython|\bPy[A-Z_]\w*|\b_Py\w*", backtrace))
