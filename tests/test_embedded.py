@@ -765,7 +765,7 @@ def test_max_requests_gives_a_fresh_interpreter(httpd, esite, mpm):
     assert seen[10]["found"] is None, "no fresh interpreter after 10"
 
 
-def test_max_requests_replaces_the_process(httpd, esite, mpm, request):
+def test_max_requests_replaces_the_process(httpd, esite, mpm):
     """docs/directives.md: after `number` embedded requests the child
     exits gracefully and the MPM starts a new one (PYCGI0505)."""
     skip_max_requests_under_event(mpm)
@@ -779,11 +779,6 @@ def test_max_requests_replaces_the_process(httpd, esite, mpm, request):
                            and probe.httpd_children(srv) != [pids[0]], 5)
         pids.append(get_json(srv, "/m_emb/emb_pid.py")["pid"])
     log = srv.error_log()
-    known_bug(request, mpm == "event" and "PYCGI0507" in log,
-              "under event PyCGIMaxRequests re-initialises Python inside "
-              "the same process (PYCGI0507, Py_FinalizeEx + "
-              "Py_InitializeFromConfig in pycgi_interp_leave) instead of "
-              "replacing the process as documented")
     assert len(set(pids[:5])) == 1, pids
     assert re.search(r"PYCGI0505: PyCGIMaxRequests 5 reached: recycling "
                      r"process %d" % pids[0], log), log[-3000:]
@@ -792,11 +787,12 @@ def test_max_requests_replaces_the_process(httpd, esite, mpm, request):
     assert not probe.crash_lines(log), probe.crash_lines(log)
 
 
-def test_max_requests_survives_extension_modules(httpd, esite, mpm,
-                                                 request):
+def test_max_requests_survives_extension_modules(httpd, esite, mpm):
     """Recycling every 2 requests while scripts use C extension modules
     (ctypes, sqlite3, ssl, decimal, pickle of an array, ...): every
-    request gives the same answer, nothing crashes."""
+    request gives the same answer, nothing crashes.  (The in-place
+    re-initialisation once tried under event broke exactly this:
+    PicklingError for array._array_reconstructor after a recycle.)"""
     skip_max_requests_under_event(mpm)
     srv = httpd(mpm=mpm, mode="embedded", site=esite,
                 extra_conf=one_child_conf(mpm, "PyCGIMaxRequests 2\n"))
@@ -806,17 +802,6 @@ def test_max_requests_survives_extension_modules(httpd, esite, mpm,
         answers.append((resp.status, resp.text))
         time.sleep(0.1)
     log = srv.error_log()
-    known_bug(request, mpm == "event" and "PYCGI0507" in log
-              and any(status != 200 for status, _ in answers),
-              "the in-place interpreter recycling under event "
-              "(Py_FinalizeEx + re-initialisation) leaves single-phase C "
-              "extension modules stale: after the first recycle "
-              "pickle.dumps(array.array(...)) fails for good with "
-              "PicklingError: Can't pickle <built-in function "
-              "_array_reconstructor>: it's not the same object as "
-              "array._array_reconstructor (and libmpdec warns "
-              "mpd_setminalloc: ignoring request to set MPD_MINALLOC a "
-              "second time)")
     assert [status for status, _ in answers] == [200] * 8, \
         [(i, a[0]) for i, a in enumerate(answers)]
     assert len({text for _, text in answers}) == 1
