@@ -112,15 +112,6 @@ def runner(request):
     return request.param
 
 
-def known_bug(request, condition, reason):
-    """Mark the running test as an expected failure (strict) when
-    `condition` holds: a module bug, reported, that the test must keep
-    detecting."""
-    if condition:
-        request.applymarker(pytest.mark.xfail(strict=True,
-                                              reason="module bug: " + reason))
-
-
 def get_json(server, path, **kw):
     resp = server.get(path, **kw)
     assert resp.status == 200, "%s: %s %r" % (path, resp.status,
@@ -262,28 +253,25 @@ def test_process_view_matches_exec(one):
                 key, emb[key], exe[key])
 
 
-def test_main_module_globals_match_exec(one, request):
+def test_main_module_globals_match_exec(one):
     """The names a script finds in its fresh __main__ are a process's."""
     emb, exe = _views(one)
-    known_bug(request, set(exe["globals_at_start"])
-              - set(emb["globals_at_start"]) == {"__annotations__"},
-              "the embedded __main__ lacks __annotations__ (a process's "
-              "__main__ has it: pycgi_boot.begin() builds the module "
-              "without it)")
+    # Fixed module bug (regression guard): the embedded __main__ lacks
+    # __annotations__ (a process's __main__ has it: pycgi_boot.begin() builds
+    # the module without it)
     assert emb["globals_at_start"] == exe["globals_at_start"]
 
 
-def test_stdout_encoding_matches_exec(one, request):
+def test_stdout_encoding_matches_exec(one):
     emb, exe = _views(one)
     assert exe["stdout"] == ["utf-8", "surrogateescape"]
-    known_bug(request, emb["stdout"] == ["utf-8", "strict"],
-              "embedded sys.stdout uses errors='strict' where python3 in "
-              "the C.UTF-8 locale uses 'surrogateescape' (pycgi_boot.py "
-              "begin())")
+    # Fixed module bug (regression guard): embedded sys.stdout uses
+    # errors='strict' where python3 in the C.UTF-8 locale uses
+    # 'surrogateescape' (pycgi_boot.py begin())
     assert emb["stdout"] == exe["stdout"]
 
 
-def test_undecodable_path_info_printed_like_exec(one, request):
+def test_undecodable_path_info_printed_like_exec(one):
     """A PATH_INFO byte that is not UTF-8 reaches os.environ as a
     surrogate escape; printing it works in a process (stdout uses
     surrogateescape under the C/C.UTF-8 locale) and must work embedded."""
@@ -292,10 +280,9 @@ def test_undecodable_path_info_printed_like_exec(one, request):
         resp = one.get(RUNNER_DIR[runner] + "/emb_pathinfo.py/caf%E9")
         bodies[runner] = (resp.status, resp.body)
     assert bodies["exec"] == (200, b"path_info=/caf\xe9\n")
-    known_bug(request, bodies["embedded"] != bodies["exec"],
-              "embedded sys.stdout uses errors='strict' where python3 in "
-              "the C.UTF-8 locale uses 'surrogateescape' (pycgi_boot.py "
-              "begin())")
+    # Fixed module bug (regression guard): embedded sys.stdout uses
+    # errors='strict' where python3 in the C.UTF-8 locale uses
+    # 'surrogateescape' (pycgi_boot.py begin())
     assert bodies["embedded"] == bodies["exec"]
 
 
@@ -489,7 +476,7 @@ def _traceback_files(text, script):
                 "File ")]
 
 
-def test_traceback_is_the_scripts_own(one, request):
+def test_traceback_is_the_scripts_own(one):
     """The logged traceback shows the script's frames, like a process's
     traceback, and nothing of the runner."""
     frames = {}
@@ -501,9 +488,9 @@ def test_traceback_is_the_scripts_own(one, request):
         frames[runner] = [f.replace("/m_emb/", "/m_exe/")
                           for f in _traceback_files(text, script)]
     assert frames["exec"], "no traceback frames logged for exec"
-    known_bug(request, frames["embedded"] != frames["exec"],
-              "tracebacks of embedded scripts include the runner's own "
-              "frame (File \"<mod_pycgi boot>\", line N, in execute)")
+    # Fixed module bug (regression guard): tracebacks of embedded scripts
+    # include the runner's own frame (File "<mod_pycgi boot>", line N, in
+    # execute)
     assert frames["embedded"] == frames["exec"]
 
 
@@ -525,16 +512,14 @@ def test_syntax_error_is_500_without_source(one, runner):
     assert_log(one, mark, r"emb_syntax\.py: SyntaxError")
 
 
-def test_cgitb_page_in_body(one, runner, request):
+def test_cgitb_page_in_body(one, runner):
     """cgitb.enable() installs sys.excepthook; a crashing script's
     traceback page then goes to the client (as the tutorials expect)."""
     resp = one.get(RUNNER_DIR[runner] + "/emb_cgitb.py")
     assert resp.status == 200
-    known_bug(request, runner == "embedded"
-              and b"ZeroDivisionError" not in resp.body,
-              "embedded runner never calls sys.excepthook: "
-              "pycgi_boot.execute() prints uncaught exceptions with "
-              "traceback.print_exc(), so cgitb.enable() has no effect")
+    # Fixed module bug (regression guard): embedded runner never calls
+    # sys.excepthook: pycgi_boot.execute() prints uncaught exceptions with
+    # traceback.print_exc(), so cgitb.enable() has no effect
     assert b"<p>before the bug</p>" in resp.body
     assert b"ZeroDivisionError" in resp.body
     assert b"emb_cgitb_marker" in resp.body
@@ -603,17 +588,15 @@ def test_code_cache_sees_edits(one, runner):
     ("early", 500, None),
     ("unflushed", 500, None),
 ])
-def test_os_exit(one, runner, how, status, text, request):
+def test_os_exit(one, runner, how, status, text):
     """os._exit() ends the script as it ends a process: what was flushed
     is sent, what was still in the stdout buffer is lost."""
     mark = one.log_mark()
     res = probe.stream_request(one, "GET", "%s/emb_osexit.py?%s"
                                % (RUNNER_DIR[runner], how))
-    known_bug(request, runner == "embedded" and how == "unflushed"
-              and res.status == 200,
-              "os._exit() in an embedded script still flushes its buffered "
-              "stdout (pycgi_boot.execute() flushes after _ScriptExit); a "
-              "process loses it (exec: 500)")
+    # Fixed module bug (regression guard): os._exit() in an embedded script
+    # still flushes its buffered stdout (pycgi_boot.execute() flushes after
+    # _ScriptExit); a process loses it (exec: 500)
     assert res.status == status, res
     assert res.complete
     if text is not None:
@@ -674,17 +657,16 @@ def test_timeout_sleep_is_cut_short(one):
     assert pid_of(one) == pid
 
 
-def test_timeout_is_for_silence_not_total_run_time(one, runner, request):
+def test_timeout_is_for_silence_not_total_run_time(one, runner):
     """CGIScriptTimeout bounds the time without output (mod_cgi,
     docs/directives.md); a script writing a line every 0.5 s for 4 s
     completes under CGIScriptTimeout 2."""
     res = probe.stream_request(one, "GET", TIMEOUT_DIR[runner]
                                + "/emb_trickle.py", timeout=30)
-    known_bug(request, runner == "embedded" and not res.complete,
-              "the embedded runner's deadline is start + CGIScriptTimeout "
-              "(pycgi_embed_run: req->deadline = apr_time_now() + "
-              "timeout, never moved on output), so a script that keeps "
-              "writing is cut after CGIScriptTimeout in all")
+    # Fixed module bug (regression guard): the embedded runner's deadline is
+    # start + CGIScriptTimeout (pycgi_embed_run: req->deadline = apr_time_now()
+    # + timeout, never moved on output), so a script that keeps writing is cut
+    # after CGIScriptTimeout in all
     assert res.status == 200
     assert res.complete, res
     assert res.text == "".join("line %d\n" % i for i in range(8)) + "done\n"

@@ -93,14 +93,6 @@ def embedded(mode):
     return PYCGI and mode == "embedded"
 
 
-def known_bug(request, condition, reason):
-    """Strict expected failure when `condition` holds: a reported module
-    bug the test keeps detecting."""
-    if condition and PYCGI:
-        request.applymarker(pytest.mark.xfail(strict=True,
-                                              reason="module bug: " + reason))
-
-
 def assert_log(server, mark, pattern, timeout=5.0):
     text = server.wait_log(mark, pattern, timeout)
     assert re.search(pattern, text), \
@@ -130,26 +122,21 @@ def assert_healthy(server, script=None, settle=6.0):
 
 # -- scripts that never answer ------------------------------------------------
 
-def test_silent_infinite_loop(hsrv, request):
+def test_silent_infinite_loop(hsrv):
     """504 once CGIScriptTimeout (2 s) has passed without output, as stock
     mod_cgi answers it (after 2.0 s); the script is stopped."""
     mark = hsrv.log_mark()
     res = probe.stream_request(hsrv, "GET", "/h/hostile_spin.py",
                                timeout=30)
-    known_bug(request, not probe_embedded(hsrv) and res.t_end > 4.5,
-              "exec: a silent script gets its 504 only after 3 x "
-              "CGIScriptTimeout: the header scan times out (PYCGI0105), "
-              "then pycgi_log_script() blocks reading the rest of the "
-              "script's stdout for another timeout, then pycgi_exec_run() "
-              "waits a third timeout for stderr EOF")
+    # Fixed module bug (regression guard): exec: a silent script gets its 504
+    # only after 3 x CGIScriptTimeout: the header scan times out (PYCGI0105),
+    # then pycgi_log_script() blocks reading the rest of the script's stdout
+    # for another timeout, then pycgi_exec_run() waits a third timeout for
+    # stderr EOF
     assert res.status == 504, res
     assert res.t_end < 4.5, "504 after %.2fs" % res.t_end
     assert_log(hsrv, mark, r"(?i)time.?out.*hostile_spin\.py")
     assert_healthy(hsrv, "hostile_spin.py")
-
-
-def probe_embedded(server):
-    return PYCGI and server.mode == "embedded"
 
 
 def cut_bound(mpm):
@@ -161,19 +148,17 @@ def cut_bound(mpm):
     return TIMEOUT + 1.2 + (3 if mpm == "event" else 0)
 
 
-def test_loop_after_headers(hsrv, mpm, request):
+def test_loop_after_headers(hsrv, mpm):
     """Headers and a line, then silence: the connection is cut (no last
     chunk) once CGIScriptTimeout has passed, as stock mod_cgi does
     (prefork 2.0 s, event 5.0 s)."""
     mark = hsrv.log_mark()
     res = probe.stream_request(hsrv, "GET", "/h/hostile_spin_after.py",
                                timeout=30)
-    known_bug(request, not probe_embedded(hsrv)
-              and res.t_end > cut_bound(mpm),
-              "exec: after an output timeout with headers sent, "
-              "pycgi_exec_run() still waits a whole CGIScriptTimeout for "
-              "the script's stderr to close before ending the request "
-              "(the connection is cut after 2 x timeout)")
+    # Fixed module bug (regression guard): exec: after an output timeout with
+    # headers sent, pycgi_exec_run() still waits a whole CGIScriptTimeout for
+    # the script's stderr to close before ending the request (the connection is
+    # cut after 2 x timeout)
     assert res.status == 200
     assert res.text == "started\n"
     assert not res.complete, res
@@ -182,13 +167,12 @@ def test_loop_after_headers(hsrv, mpm, request):
     assert_healthy(hsrv, "hostile_spin_after.py")
 
 
-def test_sleep_past_timeout(hsrv, request):
+def test_sleep_past_timeout(hsrv):
     mark = hsrv.log_mark()
     res = probe.stream_request(hsrv, "GET", "/h/hostile_sleep.py",
                                timeout=40)
-    known_bug(request, not probe_embedded(hsrv) and res.t_end > 4.5,
-              "exec: 504 only after 3 x CGIScriptTimeout (see "
-              "test_silent_infinite_loop)")
+    # Fixed module bug (regression guard): exec: 504 only after 3 x
+    # CGIScriptTimeout (see test_silent_infinite_loop)
     assert res.status == 504, res
     assert res.t_end < 4.5, "504 after %.2fs" % res.t_end
     assert_log(hsrv, mark, r"(?i)time.?out.*hostile_sleep\.py")
@@ -297,7 +281,7 @@ def test_exit_without_output(hsrv):
 
 # -- scripts that end their output early --------------------------------------
 
-def test_sys_stdout_closed_early(hsrv, request):
+def test_sys_stdout_closed_early(hsrv):
     """sys.stdout.close(), then 1.5 s more work: the body is what was
     written before the close, and print() after it fails with ValueError
     as in any Python process."""
@@ -307,11 +291,10 @@ def test_sys_stdout_closed_early(hsrv, request):
     assert res.status == 200 and res.complete, res
     log = assert_log(hsrv, mark, r"hostile_close\.py: hostile_close: "
                                  r"print after close")
-    known_bug(request, probe_embedded(hsrv) and "close worked" in log,
-              "embedded: sys.stdout.close() does not close the stream: "
-              "_pycgi.Stream.close() only flushes and its `closed` stays "
-              "False until the request ends, so the TextIOWrapper stays "
-              "open and a later print() still reaches the client")
+    # Fixed module bug (regression guard): embedded: sys.stdout.close() does
+    # not close the stream: _pycgi.Stream.close() only flushes and its `closed`
+    # stays False until the request ends, so the TextIOWrapper stays open and a
+    # later print() still reaches the client
     assert res.text == "body before close\n"
     assert "print after close: ValueError" in log
     # The response may end when the script does (fd 1 stays open in a
@@ -375,7 +358,7 @@ def fresh(httpd, hsite, mpm, mode):
 
 
 @pytest.mark.parametrize("how", ["fork", "popen"])
-def test_background_child_bounded_by_timeout(fresh, how, request):
+def test_background_child_bounded_by_timeout(fresh, how):
     """The script answers and exits, leaving a child that lives 4 s and
     (in exec) holds the script's stdout.  Stock mod_cgi ends the request
     when CGIScriptTimeout (2 s) expires; we must not take longer."""
@@ -383,17 +366,15 @@ def test_background_child_bounded_by_timeout(fresh, how, request):
                                timeout=30)
     assert res.status == 200
     assert res.text == "parent answered\n"
-    known_bug(request, not probe_embedded(fresh)
-              and res.t_end > TIMEOUT + 1.2,
-              "exec: after the output timeout pycgi_exec_run() waits "
-              "another CGIScriptTimeout for stderr EOF, which the "
-              "background child holds (stock mod_cgi: 2.0 s, ours 4 s)")
+    # Fixed module bug (regression guard): exec: after the output timeout
+    # pycgi_exec_run() waits another CGIScriptTimeout for stderr EOF, which the
+    # background child holds (stock mod_cgi: 2.0 s, ours 4 s)
     assert res.t_end < TIMEOUT + 1.2, "request ended after %.2fs" % (
         res.t_end)
 
 
 @pytest.mark.parametrize("how", ["fork", "popen"])
-def test_background_child_leaves_server_clean(fresh, how, request):
+def test_background_child_leaves_server_clean(fresh, how):
     """Once the background child has finished: no zombie children of
     httpd, no httpd process outside the parent's children, and the
     server serves on."""
@@ -404,19 +385,16 @@ def test_background_child_leaves_server_clean(fresh, how, request):
     rogue = probe.rogue_httpds(fresh)
     zombies = probe.wait_for(lambda: not probe.zombies_of_httpd(fresh), 3) \
         or probe.zombies_of_httpd(fresh)
-    known_bug(request, probe_embedded(fresh) and how == "fork" and rogue,
-              "embedded: a script's os.fork() child that ends any way but "
-              "os._exit() (sys.exit, end of script, ScriptTimeout from "
-              "its sleep) returns from pycgi_boot.execute() into httpd's "
-              "request code and lives on as a stray httpd worker: it "
-              "finishes the parent's request on the shared socket, then "
-              "accepts and serves new requests outside the scoreboard")
-    known_bug(request, probe_embedded(fresh) and zombies is not True,
-              "embedded: the children a script starts (os.fork, "
-              "subprocess.Popen) are children of the httpd process and "
-              "nobody waits for them: once they end they stay zombies "
-              "until the httpd child exits (a CGI process's children are "
-              "reparented to init and reaped)")
+    # Fixed module bug (regression guard): embedded: a script's os.fork() child
+    # that ends any way but os._exit() (sys.exit, end of script, ScriptTimeout
+    # from its sleep) returns from pycgi_boot.execute() into httpd's request
+    # code and lives on as a stray httpd worker: it finishes the parent's
+    # request on the shared socket, then accepts and serves new requests
+    # outside the scoreboard
+    # Fixed module bug (regression guard): embedded: the children a script
+    # starts (os.fork, subprocess.Popen) are children of the httpd process and
+    # nobody waits for them: once they end they stay zombies until the httpd
+    # child exits (a CGI process's children are reparented to init and reaped)
     assert not rogue, "stray httpd processes: %s" % rogue
     assert zombies is True, "zombies: %s" % zombies
     assert_healthy(fresh)
@@ -478,7 +456,7 @@ def test_rlimit_mem_exec(xsrv):
     assert_log(xsrv, mark, r"hostile_alloc\.py: MemoryError")
 
 
-def test_rlimit_mem_default_mode(httpd_module, hsite, mpm, mode, request):
+def test_rlimit_mem_default_mode(httpd_module, hsite, mpm, mode):
     """The default PyCGIMode (auto) in a directory with RLimitMEM: the
     limit that protected the server under mod_cgi must still hold."""
     if PYCGI and mode != MODES[0]:
@@ -486,12 +464,10 @@ def test_rlimit_mem_default_mode(httpd_module, hsite, mpm, mode, request):
     srv = httpd_module(mpm=mpm, mode="auto" if PYCGI else None, site=hsite,
                        extra_conf=hostile_conf())
     resp = srv.get("/h_memauto/hostile_alloc.py", timeout=30)
-    known_bug(request, resp.status == 200,
-              "RLimitMEM/RLimitCPU/RLimitNPROC are silently ignored for "
-              "embedded scripts, and PyCGIMode auto (the default) embeds "
-              "Python scripts: a configuration that bounded scripts under "
-              "mod_cgi stops doing so (run exec where RLimit* apply, or "
-              "refuse the combination)")
+    # Fixed module bug (regression guard): RLimitMEM/RLimitCPU/RLimitNPROC are
+    # silently ignored for embedded scripts, and PyCGIMode auto (the default)
+    # embeds Python scripts: a configuration that bounded scripts under mod_cgi
+    # stops doing so (run exec where RLimit* apply, or refuse the combination)
     assert resp.status == 500
 
 
