@@ -25,7 +25,6 @@ _base_path = list(sys.path[1:]) if sys.path and sys.path[0] == '' else list(sys.
 _server_pid = os.getpid()
 _real_exit = os._exit
 _real_sleep = time.sleep
-_stats = {'hits': 0, 'misses': 0}
 
 
 class _ScriptExit(BaseException):
@@ -49,22 +48,29 @@ def _sleep(secs):
         raise _pycgi.ScriptTimeout("script timed out during sleep()")
 
 
-def _compile(path, key):
+def _entry(path, key):
     # key: (mtime, size, inode) from the stat httpd made for the request.
+    # An entry is [key, code or None, the __main__ globals it starts
+    # with]; the code is compiled by execute(), under the script timeout.
     ent = _code_cache.get(path)
     if ent is not None and ent[0] == key:
-        _stats['hits'] += 1
-        return ent[1]
+        return ent
+    ent = [key, None, {
+        '__file__': path,
+        '__builtins__': builtins,
+        '__cached__': None,
+        '__loader__': importlib.machinery.SourceFileLoader('__main__', path),
+    }]
+    _code_cache[path] = ent
+    _pycgi.code_miss()
+    return ent
+
+
+def _compile(path, ent):
     with open(path, 'rb') as f:
         source = f.read()
-    code = compile(source, path, 'exec', dont_inherit=True)
-    _code_cache[path] = (key, code)
-    _stats['misses'] += 1
+    ent[1] = code = compile(source, path, 'exec', dont_inherit=True)
     return code
-
-
-def stats():
-    return (_stats['hits'], _stats['misses'], len(_code_cache))
 
 
 def preload(names):
@@ -72,60 +78,50 @@ def preload(names):
         __import__(name)
 
 
-class _Request:
-    __slots__ = ('path', 'key', 'cwd', 'saved', 'streams', 'nmods', 'main',
-                 'hook', 'out')
+_ModuleType = type(sys)
+_environ = os.environ
+_modules = sys.modules
 
 
-def begin(path, key, environ, argv, cwd, out, inp, err):
+def begin(path, key, environ, argv, cwd, stdin, stdout, stderr, out):
     """Make the interpreter look like a fresh CGI process for `path`.
-    Returns the state end() needs to put everything back."""
-    req = _Request()
-    req.path = path
-    req.key = key
-    req.cwd = cwd
-    req.saved = (os.environ._data, sys.argv, sys.stdin, sys.stdout,
-                 sys.stderr, sys.modules.get('__main__'))
-    req.nmods = len(sys.modules)
-    req.hook = sys.excepthook
-    req.out = out
-    errors = _stdio_errors(environ)
-    stderr = io.TextIOWrapper(err, encoding='utf-8', errors='backslashreplace',
-                              line_buffering=True)
-    stdout = io.TextIOWrapper(out, encoding='utf-8', errors=errors)
-    stdin = io.TextIOWrapper(io.BufferedReader(inp), encoding='utf-8',
-                             errors=errors)
-    req.streams = (stdin, stdout, stderr)
-    os.environ._data = environ
+    stdin/stdout/stderr are the text streams, `out` the raw stdout
+    stream.  Returns the state execute() and end() need."""
+    ent = _entry(path, key)
+    saved = (_environ._data, sys.argv, sys.stdin, sys.stdout, sys.stderr,
+             _modules.get('__main__'), sys.excepthook, len(_modules))
+    _environ._data = environ
     os.chdir(cwd)
     sys.argv = argv
     sys.path[:] = [cwd] + _base_path
     sys.stdin, sys.stdout, sys.stderr = stdin, stdout, stderr
     # The globals a script run as "python3 path" starts with.
-    main = type(sys)('__main__')
-    main.__file__ = path
-    main.__builtins__ = builtins
-    main.__cached__ = None
-    main.__annotations__ = {}
-    main.__loader__ = importlib.machinery.SourceFileLoader('__main__', path)
-    sys.modules['__main__'] = main
-    req.main = main
-    return req
+    main = _ModuleType('__main__')
+    g = main.__dict__
+    g.update(ent[2])
+    g['__annotations__'] = {}
+    _modules['__main__'] = main
+    return (path, ent, cwd, saved, stdout, stderr, out, g)
 
 
 def execute(req):
-    """Run the script; returns its exit status, -1 after an uncaught
-    exception (whose traceback went to stderr, i.e. the error log)."""
-    stdout, stderr = req.streams[1], req.streams[2]
+    """Run the script.  Returns True if the runner's final flushes went
+    through cleanly (the streams may then serve the next request).  An
+    uncaught exception's traceback goes to stderr, i.e. the error log."""
+    path, ent, cwd, saved, stdout, stderr, out, g = req
+    clean = True
     status = 0
     try:
-        code = _compile(req.path, req.key)
-        exec(code, req.main.__dict__)
+        code = ent[1]
+        if code is None:
+            code = _compile(path, ent)
+        exec(code, g)
     except SystemExit as e:
         status = _exit_status(e.code, stderr)
     except _ScriptExit as e:
         # os._exit(): a process dies with its stdio buffers unflushed.
-        req.out.abandon()
+        out.abandon()
+        clean = False
         status = e.args[0] if e.args else 0
     except BaseException:
         # A crashing script: what a process would do -- sys.excepthook,
@@ -137,7 +133,7 @@ def execute(req):
         value.__traceback__ = tb
         info = (etype, value, tb)
         try:
-            if sys.excepthook is not req.hook:
+            if sys.excepthook is not saved[6]:
                 sys.excepthook(*info)
             else:
                 traceback.print_exception(*info, file=stderr)
@@ -153,49 +149,34 @@ def execute(req):
         # CGI process it would just exit.  It must never return into
         # httpd (it would go on serving requests as a stray worker), and
         # its copy of our streams is not its to flush.
-        _real_exit(status if 0 <= status < 256 else 1)
+        _real_exit(status if isinstance(status, int) and 0 <= status < 256
+                   else 1)
     _pycgi.ending()
     for s in (stdout, stderr):
         try:
             s.flush()
         except BaseException:
-            pass
-    return status
+            clean = False
+    return clean
 
 
 def end(req):
     """Put back what begin() changed.  Returns True if the script may
     have started child processes (for the runner to reap)."""
-    env, argv, sys.stdin, sys.stdout, sys.stderr, main = req.saved
-    sys.excepthook = req.hook
-    os.environ._data = env
-    sys.argv = argv
+    cwd, saved, g = req[2], req[3], req[7]
+    (_environ._data, sys.argv, sys.stdin, sys.stdout, sys.stderr, main,
+     sys.excepthook, nmods) = saved
     sys.path[:] = _base_path
     if main is not None:
-        sys.modules['__main__'] = main
-    if len(sys.modules) != req.nmods:
-        _forget_local_modules(req.cwd)
-    req.main.__dict__.clear()
+        _modules['__main__'] = main
+    if len(_modules) != nmods:
+        _forget_local_modules(cwd)
+    g.clear()
     # The working directory is left where the script was: the next
     # embedded script sets its own, and httpd never relies on it.
-    for s in req.streams:
-        try:
-            s.detach()
-        except BaseException:
-            pass
     forked = _forked[0]
     _forked[0] = False
     return forked
-
-
-def _stdio_errors(environ):
-    # What python3 picks for stdin/stdout errors: surrogateescape in the
-    # C/POSIX locale and its UTF-8 coercion target, strict elsewhere.
-    loc = (environ.get(b'LC_ALL') or environ.get(b'LC_CTYPE')
-           or environ.get(b'LANG') or b'C')
-    if loc in (b'C', b'POSIX') or loc.lower() in (b'c.utf-8', b'c.utf8'):
-        return 'surrogateescape'
-    return 'strict'
 
 
 def _exit_status(code, stderr):

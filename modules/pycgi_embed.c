@@ -163,6 +163,10 @@ static struct {
  * With this copy, glibc's array and ours never meet. */
 static char **pycgi_embed_base_environ;
 
+/* Bytes objects of environment names (GIL held to use; see
+ * pycgi_embed_env_key()). */
+static apr_hash_t *pycgi_env_keys;
+
 static void pycgi_embed_environ_init(void)
 {
     char **copy;
@@ -225,7 +229,12 @@ static void pycgi_embed_reap(request_rec *r)
 
 void pycgi_embed_child_init(apr_pool_t *pchild)
 {
+    apr_pool_t *keys;
+
     pycgi_embed_environ_init();
+    if (apr_pool_create(&keys, pchild) == APR_SUCCESS) {
+        pycgi_env_keys = apr_hash_make(keys);
+    }
     if (!realpath(PYCGI_PYTHON_EXECUTABLE, pycgi_embed_ours)) {
         apr_cpystrn(pycgi_embed_ours, PYCGI_PYTHON_EXECUTABLE,
                     sizeof(pycgi_embed_ours));
@@ -507,12 +516,46 @@ int pycgi_embed_wait(pycgi_embed_req *req, double secs)
 
 /* --- running a script ----------------------------------------------- */
 
+/* os.environ's keys are the same few dozen names request after request:
+ * keep their bytes objects (hash included) for the life of the process. */
+#define PYCGI_ENV_KEYS_MAX 512
+
+static PyObject *pycgi_embed_env_key(const char *k, apr_size_t len)
+{
+    PyObject *o;
+
+    if (pycgi_env_keys) {
+        o = apr_hash_get(pycgi_env_keys, k, (apr_ssize_t)len);
+        if (o) {
+            Py_INCREF(o);
+            return o;
+        }
+    }
+    o = PyBytes_FromStringAndSize(k, (Py_ssize_t)len);
+    if (o && pycgi_env_keys
+        && apr_hash_count(pycgi_env_keys) < PYCGI_ENV_KEYS_MAX) {
+        /* The hash keeps one reference, and its key is the bytes' own
+         * buffer (immutable, alive as long as that reference). */
+        Py_INCREF(o);
+        (void)PyObject_Hash(o);
+        apr_hash_set(pycgi_env_keys, PyBytes_AS_STRING(o), (apr_ssize_t)len,
+                     o);
+    }
+    return o;
+}
+
 /* os.environ's data for the script: exactly exec mode's envp, as bytes
  * (os.environ keeps bytes on POSIX). */
 static PyObject *pycgi_embed_environ(char **envp)
 {
-    PyObject *d = PyDict_New();
+    Py_ssize_t n = 0;
+    char **e;
+    PyObject *d;
 
+    for (e = envp; *e; e++) {
+        n++;
+    }
+    d = _PyDict_NewPresized(n);
     for (; d && *envp; envp++) {
         const char *eq = strchr(*envp, '=');
         PyObject *k, *v;
@@ -520,7 +563,7 @@ static PyObject *pycgi_embed_environ(char **envp)
         if (!eq) {
             continue;
         }
-        k = PyBytes_FromStringAndSize(*envp, eq - *envp);
+        k = pycgi_embed_env_key(*envp, (apr_size_t)(eq - *envp));
         v = PyBytes_FromString(eq + 1);
         if (!k || !v || PyDict_SetItem(d, k, v) < 0) {
             Py_XDECREF(k);
@@ -532,6 +575,37 @@ static PyObject *pycgi_embed_environ(char **envp)
         Py_DECREF(v);
     }
     return d;
+}
+
+/* The errors= python3 gives stdin/stdout in this environment:
+ * surrogateescape in the C/POSIX locale and its UTF-8 coercion target,
+ * strict elsewhere (the first of LC_ALL, LC_CTYPE, LANG that is set and
+ * not empty decides; the last entry of a name counts, as in a dict). */
+static const char *pycgi_embed_stdio_errors(char **envp)
+{
+    static const char *const names[3] = {"LC_ALL=", "LC_CTYPE=", "LANG="};
+    const char *val[3] = {NULL, NULL, NULL};
+    const char *loc = "C";
+    int i;
+
+    for (; *envp; envp++) {
+        for (i = 0; i < 3; i++) {
+            if (!strncmp(*envp, names[i], strlen(names[i]))) {
+                val[i] = *envp + strlen(names[i]);
+            }
+        }
+    }
+    for (i = 0; i < 3; i++) {
+        if (val[i] && *val[i]) {
+            loc = val[i];
+            break;
+        }
+    }
+    if (!strcmp(loc, "C") || !strcmp(loc, "POSIX")
+        || !strcasecmp(loc, "C.UTF-8") || !strcasecmp(loc, "C.UTF8")) {
+        return "surrogateescape";
+    }
+    return "strict";
 }
 
 static PyObject *pycgi_embed_argv(const char **argv, int argc)
@@ -584,27 +658,27 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
 {
     request_rec *r = req->r;
     PyObject *boot = pycgi_interp_boot();
-    PyObject *env, *pyargv, *out, *in, *err, *ctx = NULL, *res;
-    int failed = 0;
+    PyObject *env, *pyargv, *text[3], *out, *ctx = NULL, *res;
+    int failed = 0, clean = 0, started = 0;
 
     env = pycgi_embed_environ(envp);
     pyargv = pycgi_embed_argv(argv, argc);
-    out = pycgi_pyio_stdout(req);
-    in = pycgi_pyio_stdin(req);
-    err = pycgi_pyio_stderr(req);
-    if (env && pyargv && out && in && err) {
+    if (env && pyargv
+        && pycgi_pyio_bind(req, pycgi_embed_stdio_errors(envp), text,
+                           &out) == 0) {
         /* The code cache key, from the stat httpd already made. */
-        ctx = PyObject_CallMethod(boot, "begin", "s(LLL)OOsOOO", r->filename,
+        ctx = PyObject_CallMethod(boot, "begin", "s(LLL)OOsOOOO", r->filename,
                                   (long long)r->finfo.mtime,
                                   (long long)r->finfo.size,
                                   (long long)r->finfo.inode, env, pyargv,
-                                  cwd, out, in, err);
+                                  cwd, text[0], text[1], text[2], out);
     }
     if (!ctx) {
         pycgi_embed_log_pyerr(r, "cannot set up the embedded script");
         failed = 1;
     }
     else {
+        started = 1;
         /* The C-level environment too, so os.system()/subprocess see
          * what a CGI process would.  XXX: process-wide; fine because
          * embedded requests are serialised and httpd itself does not
@@ -616,17 +690,21 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
         pycgi_interp_set_current(r->filename);
         pycgi_interp_arm(req, req->deadline);
 
-        res = PyObject_CallMethod(boot, "execute", "O", ctx);
+        res = PyObject_CallMethod(boot, "execute", "(O)", ctx);
 
         pycgi_interp_disarm();
         if (!res) {
             pycgi_embed_log_pyerr(r, "embedded runner failed");
             failed = 1;
         }
+        else {
+            clean = res == Py_True;
+        }
         Py_XDECREF(res);
-        res = PyObject_CallMethod(boot, "end", "O", ctx);
+        res = PyObject_CallMethod(boot, "end", "(O)", ctx);
         if (!res) {
             pycgi_embed_log_pyerr(r, "restoring the interpreter failed");
+            clean = 0;
         }
         else {
             req->forked = PyObject_IsTrue(res) == 1;
@@ -639,13 +717,12 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
         pycgi_interp_set_current(NULL);
         Py_DECREF(ctx);
     }
-    /* Streams a script kept a reference to are dead from here on. */
-    pycgi_pyio_close(out);
-    pycgi_pyio_close(in);
-    pycgi_pyio_close(err);
+    /* Streams a script kept a reference to are dead from here on; the
+     * rest may serve the next request. */
+    pycgi_pyio_unbind(clean && !req->timed_out);
     Py_XDECREF(env);
     Py_XDECREF(pyargv);
-    pycgi_interp_count(r, req->timed_out);
+    pycgi_interp_count(r, started, req->timed_out);
     PyErr_Clear();
     return failed ? -1 : 0;
 }

@@ -458,29 +458,28 @@ static void *APR_THREAD_FUNC pycgi_interp_watchdog(apr_thread_t *t, void *d)
     return NULL;
 }
 
-void pycgi_interp_count(request_rec *r, int timed_out)
+void pycgi_interp_count(request_rec *r, int started, int timed_out)
 {
-    PyObject *st;
-
     pycgi_interp.stats.requests++;
     if (timed_out) {
         pycgi_interp.stats.timeouts++;
         pycgi_status_timeout();
     }
-    st = PyObject_CallMethod(pycgi_interp.boot, "stats", NULL);
-    if (st && PyTuple_Check(st) && PyTuple_GET_SIZE(st) >= 2) {
-        pycgi_interp.stats.cache_hits =
-            PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(st, 0));
-        pycgi_interp.stats.cache_misses =
-            PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(st, 1));
+    /* Every started script looked its code up once: a hit unless it
+     * was a miss. */
+    if (started) {
+        pycgi_interp.stats.lookups++;
     }
-    Py_XDECREF(st);
-    PyErr_Clear();
+    pycgi_pyio_counts(&pycgi_interp.stats.stdio_builds,
+                      &pycgi_interp.stats.cache_misses);
+    pycgi_interp.stats.cache_hits = pycgi_interp.stats.lookups
+                                    - pycgi_interp.stats.cache_misses;
     if (pycgi_status_slot_mine()) {
         pycgi_status_slot *slot = pycgi_status_slot_mine();
 
         slot->cache_hits = pycgi_interp.stats.cache_hits;
         slot->cache_misses = pycgi_interp.stats.cache_misses;
+        slot->stdio_builds = pycgi_interp.stats.stdio_builds;
         slot->timeouts = pycgi_interp.stats.timeouts;
     }
 

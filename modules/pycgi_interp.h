@@ -34,8 +34,10 @@ int pycgi_interp_ready(void);
 typedef struct {
     apr_uint64_t requests;      /* embedded requests run */
     apr_uint64_t timeouts;      /* scripts stopped by CGIScriptTimeout */
+    apr_uint64_t lookups;       /* code cache lookups */
     apr_uint64_t cache_hits;
     apr_uint64_t cache_misses;
+    apr_uint64_t stdio_builds;  /* std text streams built (not reused) */
     const char *current;        /* script running now, or NULL */
 } pycgi_interp_stats;
 
@@ -67,9 +69,9 @@ void pycgi_interp_extend(apr_time_t deadline);
  * it when it ends (no GIL needed). */
 void pycgi_interp_adopt(pid_t pid);
 
-/* Count one embedded request of `script` (GIL held); retires the
- * process after PyCGIMaxRequests. */
-void pycgi_interp_count(request_rec *r, int timed_out);
+/* Count one embedded request (GIL held; `started`: the script's code
+ * was looked up); retires the process after PyCGIMaxRequests. */
+void pycgi_interp_count(request_rec *r, int started, int timed_out);
 void pycgi_interp_set_current(const char *script);
 
 #endif /* PYCGI_INTERP_H */

@@ -7,6 +7,15 @@
  * stdout and stderr objects play io.BufferedIOBase (TextIOWrapper sits
  * on them directly); the stdin object plays io.RawIOBase (readinto) and
  * gets an io.BufferedReader between it and its TextIOWrapper.
+ *
+ * Building the three io objects costs more than running a small script,
+ * so each process keeps one set and rebinds it to the next request --
+ * but only a set that is provably as good as new: nothing outside holds
+ * a reference to any part of it (reference counts), nobody reconfigured
+ * or decorated it, stdin was never read, and stdout/stderr were flushed
+ * cleanly and still turn "\n" into exactly b"\n".  Anything else is
+ * dropped (unbound, so a stashed reference only ever raises ValueError)
+ * and built afresh for the next request.
  */
 #include "pycgi_pyio.h"
 #include "pycgi_embed.h"
@@ -20,6 +29,10 @@ typedef struct {
     pycgi_embed_req *req;       /* NULL once the request is over */
     int kind;
     int closed;                 /* the script closed it */
+    int touched;                /* read, flushed or abandoned (stdin) */
+    int probing;                /* between requests: writes go to probe */
+    char probe[8];
+    Py_ssize_t probe_len;
 } pycgi_stream;
 
 static PyObject *pycgi_timeout_exc;     /* _pycgi.ScriptTimeout */
@@ -28,6 +41,9 @@ static PyObject *pycgi_unsupported;     /* io.UnsupportedOperation */
 
 static int pycgi_stream_live(pycgi_stream *s)
 {
+    if (s->probing && !s->closed) {
+        return 1;
+    }
     if (!s->req || s->closed) {
         PyErr_SetString(PyExc_ValueError, "I/O operation on closed file.");
         return 0;
@@ -49,6 +65,21 @@ static PyObject *pycgi_stream_write(pycgi_stream *s, PyObject *arg)
     }
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) {
         return NULL;
+    }
+    if (s->probing) {
+        Py_ssize_t n = view.len;
+
+        if (s->probe_len + n > (Py_ssize_t)sizeof(s->probe)) {
+            n = (Py_ssize_t)sizeof(s->probe) - s->probe_len;
+            s->probe_len = (Py_ssize_t)sizeof(s->probe) + 1;
+        }
+        else {
+            memcpy(s->probe + s->probe_len, view.buf, (size_t)n);
+            s->probe_len += n;
+        }
+        n = view.len;
+        PyBuffer_Release(&view);
+        return PyLong_FromSsize_t(n);
     }
     Py_BEGIN_ALLOW_THREADS
     if (s->kind == PYCGI_IO_OUT) {
@@ -75,7 +106,10 @@ static PyObject *pycgi_stream_flush(pycgi_stream *s, PyObject *unused)
     if (!pycgi_stream_live(s)) {
         return NULL;
     }
-    if (s->kind == PYCGI_IO_OUT) {
+    /* TextIOWrapper.reconfigure() flushes: a stdin that saw one is not
+     * as good as new any more. */
+    s->touched = 1;
+    if (s->kind == PYCGI_IO_OUT && !s->probing) {
         Py_BEGIN_ALLOW_THREADS
         rv = pycgi_embed_flush(s->req);
         Py_END_ALLOW_THREADS
@@ -100,6 +134,7 @@ static PyObject *pycgi_stream_readinto(pycgi_stream *s, PyObject *arg)
         PyErr_SetString(pycgi_unsupported, "not readable");
         return NULL;
     }
+    s->touched = 1;
     if (PyObject_GetBuffer(arg, &view, PyBUF_WRITABLE) < 0) {
         return NULL;
     }
@@ -131,6 +166,7 @@ static PyObject *pycgi_stream_read(pycgi_stream *s, PyObject *args)
         PyErr_SetString(pycgi_unsupported, "not readable");
         return NULL;
     }
+    s->touched = 1;
     cap = want >= 0 ? want : HUGE_STRING_LEN;
     buf = PyBytes_FromStringAndSize(NULL, cap);
     while (buf && (want < 0 || have < want)) {
@@ -223,13 +259,14 @@ static PyObject *pycgi_stream_abandon(pycgi_stream *s, PyObject *unused)
 {
     (void)unused;
     s->req = NULL;
+    s->touched = 1;
     Py_RETURN_NONE;
 }
 
 static PyObject *pycgi_stream_closed(pycgi_stream *s, void *unused)
 {
     (void)unused;
-    return PyBool_FromLong(s->req == NULL || s->closed);
+    return PyBool_FromLong((s->req == NULL && !s->probing) || s->closed);
 }
 
 static PyObject *pycgi_stream_name(pycgi_stream *s, void *unused)
@@ -280,30 +317,208 @@ static PyObject *pycgi_stream_new(pycgi_embed_req *req, int kind)
         s->req = req;
         s->kind = kind;
         s->closed = 0;
+        s->touched = 0;
+        s->probing = 0;
+        s->probe_len = 0;
     }
     return (PyObject *)s;
 }
 
-PyObject *pycgi_pyio_stdout(pycgi_embed_req *req)
+/* --- the per-process set of std streams ------------------------------ */
+
+#define PYCGI_STD_IN  0
+#define PYCGI_STD_OUT 1
+#define PYCGI_STD_ERR 2
+
+static struct {
+    PyObject *stream[3];        /* our Stream objects */
+    PyObject *bufin;            /* io.BufferedReader over stream[IN] */
+    PyObject *text[3];          /* io.TextIOWrapper over bufin/stream */
+    const char *errors;         /* errors= of text[IN] and text[OUT] */
+} pycgi_std;
+
+static apr_uint64_t pycgi_std_builds;   /* text streams built */
+static apr_uint64_t pycgi_code_misses;  /* _pycgi.code_miss() calls */
+
+static PyObject *pycgi_io_text;         /* io.TextIOWrapper */
+static PyObject *pycgi_io_bufreader;    /* io.BufferedReader */
+
+#define PYCGI_STREAM(o) ((pycgi_stream *)(o))
+
+static void pycgi_std_drop(int i)
 {
-    return pycgi_stream_new(req, PYCGI_IO_OUT);
+    if (pycgi_std.stream[i]) {
+        PYCGI_STREAM(pycgi_std.stream[i])->req = NULL;
+        PYCGI_STREAM(pycgi_std.stream[i])->probing = 0;
+    }
+    Py_CLEAR(pycgi_std.text[i]);
+    if (i == PYCGI_STD_IN) {
+        Py_CLEAR(pycgi_std.bufin);
+    }
+    Py_CLEAR(pycgi_std.stream[i]);
 }
 
-PyObject *pycgi_pyio_stdin(pycgi_embed_req *req)
+static PyObject *pycgi_std_wrap(PyObject *buffer, const char *errors,
+                                int line_buffering)
 {
-    return pycgi_stream_new(req, PYCGI_IO_IN);
+    PyObject *args = PyTuple_Pack(1, buffer), *kw, *res = NULL;
+
+    kw = Py_BuildValue("{s:s,s:s,s:O}", "encoding", "utf-8", "errors",
+                       errors, "line_buffering",
+                       line_buffering ? Py_True : Py_False);
+    if (args && kw) {
+        res = PyObject_Call(pycgi_io_text, args, kw);
+    }
+    Py_XDECREF(args);
+    Py_XDECREF(kw);
+    return res;
 }
 
-PyObject *pycgi_pyio_stderr(pycgi_embed_req *req)
+static int pycgi_std_make(int i, pycgi_embed_req *req, const char *errors)
 {
-    return pycgi_stream_new(req, PYCGI_IO_ERR);
+    static const int kinds[3] = {PYCGI_IO_IN, PYCGI_IO_OUT, PYCGI_IO_ERR};
+    PyObject *under;
+
+    pycgi_std.stream[i] = pycgi_stream_new(req, kinds[i]);
+    if (!pycgi_std.stream[i]) {
+        return -1;
+    }
+    under = pycgi_std.stream[i];
+    if (i == PYCGI_STD_IN) {
+        pycgi_std.bufin = PyObject_CallOneArg(pycgi_io_bufreader, under);
+        if (!pycgi_std.bufin) {
+            pycgi_std_drop(i);
+            return -1;
+        }
+        under = pycgi_std.bufin;
+    }
+    /* What python3 gives a CGI process: UTF-8 (its locale is C or
+     * coerced to C.UTF-8), backslashreplace and line buffering on
+     * stderr. */
+    pycgi_std.text[i] = i == PYCGI_STD_ERR
+        ? pycgi_std_wrap(under, "backslashreplace", 1)
+        : pycgi_std_wrap(under, errors, 0);
+    if (!pycgi_std.text[i]) {
+        pycgi_std_drop(i);
+        return -1;
+    }
+    pycgi_std_builds++;
+    return 0;
 }
 
-void pycgi_pyio_close(PyObject *stream)
+int pycgi_pyio_bind(pycgi_embed_req *req, const char *errors,
+                    PyObject **text, PyObject **out)
 {
-    if (stream) {
-        ((pycgi_stream *)stream)->req = NULL;
-        Py_DECREF(stream);
+    int i;
+
+    if (pycgi_std.errors && strcmp(pycgi_std.errors, errors)) {
+        pycgi_std_drop(PYCGI_STD_IN);
+        pycgi_std_drop(PYCGI_STD_OUT);
+    }
+    pycgi_std.errors = errors;
+    for (i = 0; i < 3; i++) {
+        if (pycgi_std.text[i]) {
+            pycgi_stream *s = PYCGI_STREAM(pycgi_std.stream[i]);
+
+            s->req = req;
+            s->touched = 0;
+        }
+        else if (pycgi_std_make(i, req, errors) < 0) {
+            return -1;
+        }
+        text[i] = pycgi_std.text[i];
+    }
+    *out = pycgi_std.stream[PYCGI_STD_OUT];
+    return 0;
+}
+
+/* Is `obj` free of instance attributes a script may have added? */
+static int pycgi_std_plain(PyObject *obj)
+{
+    PyObject **dict = _PyObject_GetDictPtr(obj);
+
+    return !dict || !*dict || PyDict_GET_SIZE(*dict) == 0;
+}
+
+/* Does text attribute `name` of `obj` equal `want`? */
+static int pycgi_std_attr_is(PyObject *obj, const char *name,
+                             const char *want)
+{
+    PyObject *v = PyObject_GetAttrString(obj, name);
+    int ok = v && PyUnicode_Check(v)
+             && PyUnicode_CompareWithASCIIString(v, want) == 0;
+
+    Py_XDECREF(v);
+    PyErr_Clear();
+    return ok;
+}
+
+static int pycgi_std_flag_is(PyObject *obj, const char *name, int want)
+{
+    PyObject *v = PyObject_GetAttrString(obj, name);
+    int ok = v && PyObject_IsTrue(v) == want;
+
+    Py_XDECREF(v);
+    PyErr_Clear();
+    return ok;
+}
+
+/* stdout/stderr: write "\n" through the text layer to the probe; as
+ * good as new iff nothing was pending and exactly b"\n" comes out. */
+static int pycgi_std_probe(int i)
+{
+    pycgi_stream *s = PYCGI_STREAM(pycgi_std.stream[i]);
+    PyObject *res;
+    int ok;
+
+    s->probing = 1;
+    s->probe_len = 0;
+    res = PyObject_CallMethod(pycgi_std.text[i], "write", "s", "\n");
+    Py_XDECREF(res);
+    if (res) {
+        res = PyObject_CallMethod(pycgi_std.text[i], "flush", NULL);
+        Py_XDECREF(res);
+    }
+    s->probing = 0;
+    ok = res && s->probe_len == 1 && s->probe[0] == '\n';
+    PyErr_Clear();
+    return ok;
+}
+
+static int pycgi_std_reusable(int i)
+{
+    PyObject *t = pycgi_std.text[i];
+    pycgi_stream *s = PYCGI_STREAM(pycgi_std.stream[i]);
+
+    if (!t || s->closed || Py_REFCNT(t) != 1
+        || Py_REFCNT(pycgi_std.stream[i]) != 2 || !pycgi_std_plain(t)
+        || !pycgi_std_attr_is(t, "encoding", "utf-8")
+        || !pycgi_std_attr_is(t, "errors", i == PYCGI_STD_ERR
+                              ? "backslashreplace" : pycgi_std.errors)) {
+        return 0;
+    }
+    if (i == PYCGI_STD_IN) {
+        return !s->touched && Py_REFCNT(pycgi_std.bufin) == 2
+               && pycgi_std_plain(pycgi_std.bufin);
+    }
+    return pycgi_std_flag_is(t, "line_buffering", i == PYCGI_STD_ERR)
+           && pycgi_std_flag_is(t, "write_through", 0)
+           && pycgi_std_probe(i);
+}
+
+void pycgi_pyio_unbind(int clean)
+{
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        if (pycgi_std.stream[i]) {
+            PYCGI_STREAM(pycgi_std.stream[i])->req = NULL;
+        }
+    }
+    for (i = 0; i < 3; i++) {
+        if (!clean || !pycgi_std_reusable(i)) {
+            pycgi_std_drop(i);
+        }
     }
 }
 
@@ -354,11 +569,27 @@ void pycgi_pyio_set_current(pycgi_embed_req *req)
     pycgi_current = req;
 }
 
+/* _pycgi.code_miss(): the runner compiled (or recompiled) a script. */
+static PyObject *pycgi_mod_code_miss(PyObject *self, PyObject *unused)
+{
+    (void)self; (void)unused;
+    pycgi_code_misses++;
+    Py_RETURN_NONE;
+}
+
+void pycgi_pyio_counts(apr_uint64_t *std_builds, apr_uint64_t *code_misses)
+{
+    *std_builds = pycgi_std_builds;
+    *code_misses = pycgi_code_misses;
+}
+
 static PyMethodDef pycgi_mod_methods[] = {
     {"wait", pycgi_mod_wait, METH_O,
      "Sleep, returning False if the script's timeout came first."},
     {"ending", pycgi_mod_ending, METH_NOARGS,
      "The script has returned: the next flushes are the runner's."},
+    {"code_miss", pycgi_mod_code_miss, METH_NOARGS,
+     "Count a code cache miss (for the status page)."},
     {NULL, NULL, 0, NULL}
 };
 
@@ -384,8 +615,10 @@ static PyObject *pycgi_pyio_init_module(void)
         return NULL;
     }
     pycgi_unsupported = PyObject_GetAttrString(io, "UnsupportedOperation");
+    pycgi_io_text = PyObject_GetAttrString(io, "TextIOWrapper");
+    pycgi_io_bufreader = PyObject_GetAttrString(io, "BufferedReader");
     Py_DECREF(io);
-    if (!pycgi_unsupported) {
+    if (!pycgi_unsupported || !pycgi_io_text || !pycgi_io_bufreader) {
         return NULL;
     }
     m = PyModule_Create(&pycgi_moddef);

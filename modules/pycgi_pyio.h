@@ -6,9 +6,10 @@
  * sleep) and the ScriptTimeout exception.
  *
  * A stream object points at its request's pycgi_embed_req while the
- * script runs; pycgi_pyio_close() cuts the link when the request ends,
- * so a stream a script stashed away can never write into a later
- * request (it raises ValueError instead).  GIL: every function here
+ * script runs; pycgi_pyio_unbind() cuts the link when the request ends,
+ * and a set of streams is only reused when no reference to any part of
+ * it exists outside, so a stream a script stashed away can never write
+ * into a later request (it raises ValueError instead).  GIL: every function here
  * except pycgi_pyio_inittab_add() must be called with the GIL held.
  */
 #ifndef PYCGI_PYIO_H
@@ -25,17 +26,27 @@ int pycgi_pyio_inittab_add(void);
  * another module (no inittab then): a new reference. */
 PyObject *pycgi_pyio_module_create(void);
 
-/* New references to the three stream objects of `req`. */
-PyObject *pycgi_pyio_stdout(struct pycgi_embed_req *req);
-PyObject *pycgi_pyio_stdin(struct pycgi_embed_req *req);
-PyObject *pycgi_pyio_stderr(struct pycgi_embed_req *req);
+/* Bind this process's std streams to `req` (reusing the previous
+ * request's set where it is as good as new, building the rest): text[0..2]
+ * get borrowed references to the stdin, stdout and stderr text streams,
+ * *out the raw stdout stream (for abandon()).  `errors` (a string
+ * constant) is the errors= of stdin and stdout.  -1 with a Python
+ * error set on failure. */
+int pycgi_pyio_bind(struct pycgi_embed_req *req, const char *errors,
+                    PyObject **text, PyObject **out);
 
-/* Detach a stream object from its request (and drop our reference). */
-void pycgi_pyio_close(PyObject *stream);
+/* The request is over: cut every stream's link to it, and keep for the
+ * next request only the parts that pass the checks (none unless
+ * `clean`: the runner flushed stdout and stderr without error). */
+void pycgi_pyio_unbind(int clean);
 
 /* The request whose script runs now (NULL between requests): the
  * target of _pycgi.wait(). */
 void pycgi_pyio_set_current(struct pycgi_embed_req *req);
+
+/* Counters for the status page: text streams built (a request that
+ * reuses the previous set builds none) and code cache misses. */
+void pycgi_pyio_counts(apr_uint64_t *std_builds, apr_uint64_t *code_misses);
 
 /* The ScriptTimeout exception type (borrowed), for the watchdog. */
 PyObject *pycgi_pyio_timeout_exc(void);

@@ -207,10 +207,11 @@ int pycgi_status_handler(request_rec *r)
             ap_rprintf(r, "Child: pid=%u python=%s exec=%" APR_UINT64_T_FMT
                        " embedded=%" APR_UINT64_T_FMT " cache_hits=%"
                        APR_UINT64_T_FMT " cache_misses=%" APR_UINT64_T_FMT
+                       " stdio_builds=%" APR_UINT64_T_FMT
                        " timeouts=%" APR_UINT64_T_FMT " rss_kb=%ld runner=%s"
                        " current=%s\n", pid, s->python_ready ? "up" : "off",
                        s->exec_requests, s->embedded_requests, s->cache_hits,
-                       s->cache_misses, s->timeouts,
+                       s->cache_misses, s->stdio_builds, s->timeouts,
                        pycgi_status_rss(r, pid),
                        pycgi_status_runner_name(s->runner),
                        s->current[0] ? s->current : "-");

@@ -25,6 +25,7 @@ typedef struct {
     apr_uint64_t embedded_requests;
     apr_uint64_t cache_hits;
     apr_uint64_t cache_misses;
+    apr_uint64_t stdio_builds;
     apr_uint64_t timeouts;
     int python_ready;
     int runner;                 /* PYCGI_RUNNER_* of the script running now */

@@ -92,11 +92,19 @@ def esite(site):
     return site
 
 
+STATUS_CONF = """
+<Location "/pycgi-status">
+    SetHandler pycgi-status
+</Location>
+"""
+
+
 @pytest.fixture(scope="module")
 def one(httpd_module, esite, mpm):
     """mod_pycgi with a single child process, pycgi:debug logging."""
     return httpd_module(mpm=mpm, mode="embedded", site=esite,
-                        loglevel=DEBUG, extra_conf=one_child_conf(mpm),
+                        loglevel=DEBUG,
+                        extra_conf=one_child_conf(mpm, STATUS_CONF),
                         tag="one")
 
 
@@ -269,6 +277,98 @@ def test_stdout_encoding_matches_exec(one):
     # errors='strict' where python3 in the C.UTF-8 locale uses
     # 'surrogateescape' (pycgi_boot.py begin())
     assert emb["stdout"] == exe["stdout"]
+
+
+# -- 1b. the std streams a process reuses -------------------------------------
+#
+# Each process keeps one set of sys.stdin/stdout/stderr objects and hands
+# it to the next script only when it is as good as new (pycgi_pyio.c).
+# The status page counts the text streams built (stdio_builds).
+
+def stdio_builds(server, pid):
+    r = server.get("/pycgi-status?auto")
+    assert r.status == 200, r
+    for line in re.findall(r"^Child: (.*)$", r.text, re.M):
+        kv = dict(item.split("=", 1) for item in line.split())
+        if int(kv["pid"]) == pid:
+            return int(kv["stdio_builds"])
+    raise AssertionError("pid %s not on the status page:\n%s"
+                         % (pid, r.text))
+
+
+def stdio_look(server, body=b"a\r\nb\rc\n"):
+    resp = server.request("POST", "/m_emb/emb_stdio.py?look", body=body,
+                          headers=[("Content-Type", "text/plain")])
+    assert resp.status == 200, resp
+    assert resp.body.endswith(b"}\n"), resp.body[-40:]
+    return json.loads(resp.text)
+
+
+def test_plain_requests_reuse_the_streams(one):
+    first = stdio_look(one)
+    pid = first["pid"]
+    # A script that reads stdin gets a fresh stdin next time: warm up
+    # with GETs, which leave every stream untouched.
+    get_json(one, "/m_emb/emb_pid.py")
+    base = stdio_builds(one, pid)
+    views = [get_json(one, "/m_emb/emb_stdio.py?view") for _ in range(10)]
+    assert {v["pid"] for v in views} == {pid}
+    assert stdio_builds(one, pid) == base
+    assert len({tuple(v["ids"]) for v in views}) == 1
+
+
+def test_stashed_streams_are_cut_off_and_replaced(one):
+    """A script that keeps its streams in a library module: through them
+    a later request can neither write into its own response nor read its
+    body, and the later request gets new stream objects."""
+    stash = get_json(one, "/m_emb/emb_stdio.py?stash")
+    mark = one.log_mark()
+    resp = one.request("POST", "/m_emb/emb_stdio.py?use_stash",
+                       body=b"SECRET-BODY",
+                       headers=[("Content-Type", "text/plain")])
+    assert resp.status == 200, resp
+    used = json.loads(resp.text)
+    assert used["pid"] == stash["pid"]
+    assert used["stale_is_current"] == [False, False, False]
+    for what in ("write", "write_buffer", "write_err", "read",
+                 "read_buffer"):
+        assert used[what] == "ValueError", (what, used)
+    assert b"LEAK" not in resp.body
+    assert set(used["ids"]).isdisjoint(stash["ids"])
+    time.sleep(0.3)
+    assert "LEAK-ERR" not in one.log_since(mark)
+    assert stdio_look(one)["body"] == "a\nb\nc\n"
+
+
+@pytest.mark.parametrize("how", ["reconfig_out", "reconfig_err",
+                                 "reconfig_in", "encoding", "attr", "wrap",
+                                 "pending_exit"])
+def test_changed_streams_are_not_reused(one, how):
+    """Whatever a script did to its streams, the next script in the
+    process gets them as a fresh python3 would: same configuration,
+    stdin decoded with universal newlines, "\n" written as b"\n", no
+    leftover text, no added attributes."""
+    before = stdio_look(one)
+    pid = before["pid"]
+    get_json(one, "/m_emb/emb_stdio.py?view")      # stdin rebuilt here
+    builds = stdio_builds(one, pid)
+    resp = one.get("/m_emb/emb_stdio.py?" + how)
+    # os._exit() with the headers still in the text buffer: no output.
+    assert resp.status == (500 if how == "pending_exit" else 200), resp
+    # The changed stream is built anew for the next script.
+    get_json(one, "/m_emb/emb_stdio.py?view")
+    assert stdio_builds(one, pid) > builds
+    resp = one.request("POST", "/m_emb/emb_stdio.py?look",
+                       body=b"a\r\nb\rc\n",
+                       headers=[("Content-Type", "text/plain")])
+    assert resp.status == 200, resp
+    assert b"\r\n" not in resp.body and b"PENDING" not in resp.body
+    after = json.loads(resp.text)
+    assert after["pid"] == pid
+    for key in ("types", "stdout", "stderr", "stdin", "attr", "body"):
+        assert after[key] == before[key], (key, after[key], before[key])
+    assert after["body"] == "a\nb\nc\n"
+    assert after["attr"] is None
 
 
 def test_undecodable_path_info_printed_like_exec(one):
