@@ -340,6 +340,11 @@ static struct {
 static apr_uint64_t pycgi_std_builds;   /* text streams built */
 static apr_uint64_t pycgi_code_misses;  /* _pycgi.code_miss() calls */
 
+/* Interned names and constants for the checks between requests. */
+static PyObject *pycgi_s_encoding, *pycgi_s_errors, *pycgi_s_line_buffering,
+                *pycgi_s_write_through, *pycgi_s_write, *pycgi_s_flush,
+                *pycgi_s_newline;
+
 static PyObject *pycgi_io_text;         /* io.TextIOWrapper */
 static PyObject *pycgi_io_bufreader;    /* io.BufferedReader */
 
@@ -441,10 +446,9 @@ static int pycgi_std_plain(PyObject *obj)
 }
 
 /* Does text attribute `name` of `obj` equal `want`? */
-static int pycgi_std_attr_is(PyObject *obj, const char *name,
-                             const char *want)
+static int pycgi_std_attr_is(PyObject *obj, PyObject *name, const char *want)
 {
-    PyObject *v = PyObject_GetAttrString(obj, name);
+    PyObject *v = PyObject_GetAttr(obj, name);
     int ok = v && PyUnicode_Check(v)
              && PyUnicode_CompareWithASCIIString(v, want) == 0;
 
@@ -453,9 +457,9 @@ static int pycgi_std_attr_is(PyObject *obj, const char *name,
     return ok;
 }
 
-static int pycgi_std_flag_is(PyObject *obj, const char *name, int want)
+static int pycgi_std_flag_is(PyObject *obj, PyObject *name, int want)
 {
-    PyObject *v = PyObject_GetAttrString(obj, name);
+    PyObject *v = PyObject_GetAttr(obj, name);
     int ok = v && PyObject_IsTrue(v) == want;
 
     Py_XDECREF(v);
@@ -473,10 +477,11 @@ static int pycgi_std_probe(int i)
 
     s->probing = 1;
     s->probe_len = 0;
-    res = PyObject_CallMethod(pycgi_std.text[i], "write", "s", "\n");
+    res = PyObject_CallMethodOneArg(pycgi_std.text[i], pycgi_s_write,
+                                    pycgi_s_newline);
     Py_XDECREF(res);
     if (res) {
-        res = PyObject_CallMethod(pycgi_std.text[i], "flush", NULL);
+        res = PyObject_CallMethodNoArgs(pycgi_std.text[i], pycgi_s_flush);
         Py_XDECREF(res);
     }
     s->probing = 0;
@@ -492,8 +497,8 @@ static int pycgi_std_reusable(int i)
 
     if (!t || s->closed || Py_REFCNT(t) != 1
         || Py_REFCNT(pycgi_std.stream[i]) != 2 || !pycgi_std_plain(t)
-        || !pycgi_std_attr_is(t, "encoding", "utf-8")
-        || !pycgi_std_attr_is(t, "errors", i == PYCGI_STD_ERR
+        || !pycgi_std_attr_is(t, pycgi_s_encoding, "utf-8")
+        || !pycgi_std_attr_is(t, pycgi_s_errors, i == PYCGI_STD_ERR
                               ? "backslashreplace" : pycgi_std.errors)) {
         return 0;
     }
@@ -501,8 +506,8 @@ static int pycgi_std_reusable(int i)
         return !s->touched && Py_REFCNT(pycgi_std.bufin) == 2
                && pycgi_std_plain(pycgi_std.bufin);
     }
-    return pycgi_std_flag_is(t, "line_buffering", i == PYCGI_STD_ERR)
-           && pycgi_std_flag_is(t, "write_through", 0)
+    return pycgi_std_flag_is(t, pycgi_s_line_buffering, i == PYCGI_STD_ERR)
+           && pycgi_std_flag_is(t, pycgi_s_write_through, 0)
            && pycgi_std_probe(i);
 }
 
@@ -619,6 +624,17 @@ static PyObject *pycgi_pyio_init_module(void)
     pycgi_io_bufreader = PyObject_GetAttrString(io, "BufferedReader");
     Py_DECREF(io);
     if (!pycgi_unsupported || !pycgi_io_text || !pycgi_io_bufreader) {
+        return NULL;
+    }
+    if (!(pycgi_s_encoding = PyUnicode_InternFromString("encoding"))
+        || !(pycgi_s_errors = PyUnicode_InternFromString("errors"))
+        || !(pycgi_s_line_buffering =
+             PyUnicode_InternFromString("line_buffering"))
+        || !(pycgi_s_write_through =
+             PyUnicode_InternFromString("write_through"))
+        || !(pycgi_s_write = PyUnicode_InternFromString("write"))
+        || !(pycgi_s_flush = PyUnicode_InternFromString("flush"))
+        || !(pycgi_s_newline = PyUnicode_FromString("\n"))) {
         return NULL;
     }
     m = PyModule_Create(&pycgi_moddef);
