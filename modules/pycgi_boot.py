@@ -73,6 +73,11 @@ def _compile(path, ent):
     return code
 
 
+def enable_faulthandler():
+    import faulthandler
+    faulthandler.enable(file=2, all_threads=True)
+
+
 def preload(names):
     for name in names:
         __import__(name)
@@ -84,14 +89,14 @@ _modules = sys.modules
 
 
 def begin(path, key, environ, argv, cwd, stdin, stdout, stderr, out):
-    """Make the interpreter look like a fresh CGI process for `path`.
+    """Make the interpreter look like a fresh CGI process for `path`
+    (the C side has made `cwd` the working directory already).
     stdin/stdout/stderr are the text streams, `out` the raw stdout
     stream.  Returns the state execute() and end() need."""
     ent = _entry(path, key)
     saved = (_environ._data, sys.argv, sys.stdin, sys.stdout, sys.stderr,
              _modules.get('__main__'), sys.excepthook, len(_modules))
     _environ._data = environ
-    os.chdir(cwd)
     sys.argv = argv
     sys.path[:] = [cwd] + _base_path
     sys.stdin, sys.stdout, sys.stderr = stdin, stdout, stderr

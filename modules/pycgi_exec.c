@@ -6,6 +6,8 @@
 #include "pycgi_exec.h"
 #include "pycgi_env.h"
 
+#include <signal.h>
+
 /* Per-request state of a running child; lives in r->pool. */
 typedef struct {
     request_rec *r;
@@ -25,6 +27,22 @@ static void pycgi_exec_child_errfn(apr_pool_t *pool, apr_status_t err,
     (void)pool;
     ap_log_error(APLOG_MARK, APLOG_ERR, err, ap_server_conf,
                  PYCGI_LOGNO(0103) "%s", description);
+}
+
+/* Runs in the forked child just before exec (APR runs the child
+ * cleanups of every pool there).  A worker thread of a threaded MPM
+ * blocks all signals, and a process it forks inherits that mask: the
+ * SIGXCPU of RLimitCPU and the SIGTERM that ends a timed-out script
+ * would never arrive.  A CGI process starts with nothing blocked, as
+ * it does under prefork. */
+static apr_status_t pycgi_exec_child_sigmask(void *data)
+{
+    sigset_t none;
+
+    (void)data;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    return APR_SUCCESS;
 }
 
 apr_status_t pycgi_exec_spawn(request_rec *r, apr_pool_t *p,
@@ -68,6 +86,8 @@ apr_status_t pycgi_exec_spawn(request_rec *r, apr_pool_t *p,
         return rv;
     }
 
+    apr_pool_cleanup_register(p, NULL, apr_pool_cleanup_null,
+                              pycgi_exec_child_sigmask);
     /* suexec, when configured for this request, is applied here. */
     rv = ap_os_create_privileged_process(r, *proc, command, argv,
                                          (const char * const *)envp, attr, p);

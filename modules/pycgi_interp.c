@@ -195,6 +195,19 @@ static apr_status_t pycgi_interp_python_start(server_rec *s)
         }
         Py_XDECREF(res);
     }
+    if (!pycgi_interp.shared) {
+        /* A script that kills the process in C (a segfault in an
+         * extension, os.abort()) takes this httpd child with it: the
+         * Python traceback on fd 2, the error log, names the script and
+         * line.  (Not imposed on an interpreter another module owns.) */
+        PyObject *res = PyObject_CallMethod(pycgi_interp.boot,
+                                            "enable_faulthandler", NULL);
+
+        if (!res) {
+            pycgi_interp_log_pyerr(s, "enabling faulthandler failed");
+        }
+        Py_XDECREF(res);
+    }
     if (conf->preload && conf->preload->nelts) {
         int i;
 
