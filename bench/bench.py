@@ -18,6 +18,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -213,7 +214,8 @@ class Row:
         self.server = server
         self.mpm = mpm
         self.status = "pending"     # ok, failed, skipped
-        self.rps = None
+        self.rps = None             # the median of the rounds' samples
+        self.samples = []           # req/s of each round
         self.non2xx = 0
         self.socket_errors = 0
         self.note = ""
@@ -590,8 +592,10 @@ def measure(row, work, seconds, warmup):
         # before the clock starts.
         try:
             run_wrk(port, path, warmup, lua)
-            row.rps, row.non2xx, row.socket_errors = run_wrk(port, path,
-                                                             seconds, lua)
+            rps, non2xx, socket_errors = run_wrk(port, path, seconds, lua)
+            row.samples.append(rps)
+            row.non2xx += non2xx
+            row.socket_errors += socket_errors
         except (RuntimeError, subprocess.TimeoutExpired) as e:
             row.status = "failed"
             row.note = "wrk failed"
@@ -606,9 +610,28 @@ def measure(row, work, seconds, warmup):
         httpd.stop()
 
 
+def round_ratios(rows, server, ref_server):
+    """{(workload, mpm): [rps(server) / rps(ref_server) of each round]}:
+    each ratio compares two measurements made minutes apart at most."""
+    out = {}
+    refs = {r.workload: r for r in rows
+            if r.server == ref_server and r.mpm == "prefork"
+            and r.status == "ok"}
+    for r in rows:
+        ref = refs.get(r.workload)
+        if r.server == server and r.status == "ok" and ref:
+            n = min(len(r.samples), len(ref.samples))
+            out[(r.workload, r.mpm)] = [r.samples[i] / ref.samples[i]
+                                        for i in range(n)]
+    return out
+
+
 def compute_ratios(rows):
     """Ratios against the prefork mod_cgi and mod_wsgi rows of the same
-    workload measured in this run."""
+    workload measured in this run (medians of the rounds)."""
+    for r in rows:
+        if r.status == "ok" and r.samples:
+            r.rps = statistics.median(r.samples)
     base = {}
     for r in rows:
         if r.status == "ok" and r.mpm == "prefork":
@@ -628,33 +651,45 @@ def fmt_ratio(x):
 
 
 def print_table(rows):
-    head = ("scenario", "MPM", "req/s", "vs mod_cgi", "vs mod_wsgi",
-            "non-2xx", "note")
+    head = ("scenario", "MPM", "req/s", "spread", "vs mod_cgi",
+            "vs mod_wsgi", "non-2xx", "note")
     lines = []
     for r in rows:
         rps = "%.1f" % r.rps if r.rps is not None else r.status
-        lines.append((r.title, r.mpm, rps, fmt_ratio(r.ratio_cgi),
+        spread = "-"
+        if r.rps and len(r.samples) > 1:
+            spread = "%d-%d%%" % (round(100 * min(r.samples) / r.rps),
+                                  round(100 * max(r.samples) / r.rps))
+        lines.append((r.title, r.mpm, rps, spread, fmt_ratio(r.ratio_cgi),
                       fmt_ratio(r.ratio_wsgi),
                       str(r.non2xx) if r.status == "ok" else "-", r.note))
-    widths = [max(len(x[i]) for x in [head] + lines) for i in range(6)]
-    align = ["<", "<", ">", ">", ">", ">"]
+    widths = [max(len(x[i]) for x in [head] + lines) for i in range(7)]
+    align = ["<", "<", ">", ">", ">", ">", ">"]
 
     def fmt(cells):
         out = "  ".join("%*s" % (-w if a == "<" else w, c)
-                        for c, w, a in zip(cells[:6], widths, align))
-        return (out + "  " + cells[6]).rstrip()
+                        for c, w, a in zip(cells[:7], widths, align))
+        return (out + "  " + cells[7]).rstrip()
 
     log("")
     log(fmt(head))
     log("  ".join("-" * w for w in widths))
     for line in lines:
         log(fmt(line))
+    per_round = round_ratios(rows, "pycgi-embedded", "mod_wsgi")
+    if per_round and max(len(v) for v in per_round.values()) > 1:
+        log("\npycgi embedded / mod_wsgi embedded (prefork), round by round:")
+        for (workload, mpm), ratios in sorted(per_round.items()):
+            log("  %-6s %-8s %s   (min %.2fx)"
+                % (workload, mpm, " ".join("%.2fx" % x for x in ratios),
+                   min(ratios)))
 
 
 def write_tsv(rows, path):
     with open(path, "w") as f:
         f.write("workload\tserver\tmpm\treq_per_s\tratio_mod_cgi\t"
-                "ratio_mod_wsgi\tnon_2xx\tsocket_errors\tstatus\tnote\n")
+                "ratio_mod_wsgi\tnon_2xx\tsocket_errors\tstatus\tnote\t"
+                "round_samples\n")
         for r in rows:
             f.write("\t".join([
                 r.workload, r.server, r.mpm,
@@ -662,6 +697,7 @@ def write_tsv(rows, path):
                 "%.3f" % r.ratio_cgi if r.ratio_cgi is not None else "",
                 "%.3f" % r.ratio_wsgi if r.ratio_wsgi is not None else "",
                 str(r.non2xx), str(r.socket_errors), r.status, r.note,
+                ",".join("%.1f" % x for x in r.samples),
             ]) + "\n")
 
 
@@ -721,7 +757,11 @@ def main(argv=None):
     ap.add_argument("--duration", type=int, default=10, metavar="SECS",
                     help="seconds of wrk load per row (default 10)")
     ap.add_argument("--quick", action="store_true",
-                    help="3 seconds per row, shorter warm-up")
+                    help="3 seconds per row, shorter warm-up, one round")
+    ap.add_argument("--rounds", type=int, default=3, metavar="N",
+                    help="measure every row N times, rows interleaved, and "
+                         "report the median (default 3): this machine's "
+                         "throughput drifts by 10-20%% over minutes")
     ap.add_argument("--only", metavar="TEXT", action="append",
                     help="run only rows whose name (workload-server-mpm) "
                          "contains TEXT; may be repeated")
@@ -734,6 +774,9 @@ def main(argv=None):
 
     if args.duration < 1:
         ap.error("--duration must be at least 1")
+    if args.rounds < 1:
+        ap.error("--rounds must be at least 1")
+    rounds = 1 if args.quick else args.rounds
     seconds = 3 if args.quick else args.duration
     warmup = 1 if args.quick else 2
     for tool in (HTTPD, WRK):
@@ -748,20 +791,25 @@ def main(argv=None):
     try:
         populate(work)
         log("mod_pycgi benchmark: %s, Python %s, wrk -t%d -c%d -d%ds, "
-            "%d CPUs" % (httpd_version(), sys.version.split()[0],
-                         WRK_THREADS, WRK_CONNECTIONS, seconds,
-                         os.cpu_count()))
+            "%d round(s), %d CPUs"
+            % (httpd_version(), sys.version.split()[0], WRK_THREADS,
+               WRK_CONNECTIONS, seconds, rounds, os.cpu_count()))
         log("mod_pycgi module: %s%s" % (
             pycgi_module_path(),
             "" if os.path.exists(pycgi_module_path()) else " (missing)"))
         log("work dir: %s" % work)
-        for r in rows:
-            log("%-32s %-8s ..." % (r.title, r.mpm))
-            measure(r, work, seconds, warmup)
-            if r.status == "ok":
-                log("  %.1f req/s  %s" % (r.rps, r.note))
-            else:
-                log("  %s: %s" % (r.status, r.note))
+        for n in range(rounds):
+            if rounds > 1:
+                log("-- round %d of %d" % (n + 1, rounds))
+            for r in rows:
+                if r.status in ("failed", "skipped"):
+                    continue
+                log("%-32s %-8s ..." % (r.title, r.mpm))
+                measure(r, work, seconds, warmup)
+                if r.status == "ok":
+                    log("  %.1f req/s  %s" % (r.samples[-1], r.note))
+                else:
+                    log("  %s: %s" % (r.status, r.note))
 
         compute_ratios(rows)
         print_table(rows)
@@ -769,8 +817,8 @@ def main(argv=None):
         tsv = os.path.join(args.out_dir, "results.tsv")
         png = os.path.join(args.out_dir, "bench.png")
         write_tsv(rows, tsv)
-        subtitle = "%s, wrk -t%d -c%d -d%ds, %s" % (
-            httpd_version(), WRK_THREADS, WRK_CONNECTIONS, seconds,
+        subtitle = "%s, wrk -t%d -c%d -d%ds, median of %d, %s" % (
+            httpd_version(), WRK_THREADS, WRK_CONNECTIONS, seconds, rounds,
             time.strftime("%Y-%m-%d"))
         log("\nwrote %s" % tsv)
         if plot(rows, work, png, subtitle):

@@ -662,11 +662,60 @@ static void pycgi_embed_log_pyerr(request_rec *r, const char *what)
 
 /* The Python part, GIL held: set up, run, restore.  Returns 0, or -1
  * if the runner itself failed (logged). */
+/* The runner's three functions (pycgi_boot.py), looked up once. */
+static PyObject *pycgi_fn_begin, *pycgi_fn_execute, *pycgi_fn_end;
+
+static int pycgi_embed_functions(void)
+{
+    PyObject *boot = pycgi_interp_boot();
+
+    if (!pycgi_fn_begin) {
+        pycgi_fn_begin = PyObject_GetAttrString(boot, "begin");
+        pycgi_fn_execute = PyObject_GetAttrString(boot, "execute");
+        pycgi_fn_end = PyObject_GetAttrString(boot, "end");
+        if (!pycgi_fn_begin || !pycgi_fn_execute || !pycgi_fn_end) {
+            Py_CLEAR(pycgi_fn_begin);
+            Py_CLEAR(pycgi_fn_execute);
+            Py_CLEAR(pycgi_fn_end);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* begin(path, key, environ, argv, cwd, stdin, stdout, stderr, out) */
+static PyObject *pycgi_embed_begin(request_rec *r, PyObject *env,
+                                   PyObject *pyargv, const char *cwd,
+                                   PyObject **text, PyObject *out)
+{
+    PyObject *args[9], *res = NULL;
+
+    /* Paths as python3 decodes them (surrogateescape); the code cache
+     * key comes from the stat httpd already made. */
+    args[0] = PyUnicode_DecodeFSDefault(r->filename);
+    args[1] = Py_BuildValue("(LLL)", (long long)r->finfo.mtime,
+                            (long long)r->finfo.size,
+                            (long long)r->finfo.inode);
+    args[2] = env;
+    args[3] = pyargv;
+    args[4] = PyUnicode_DecodeFSDefault(cwd);
+    args[5] = text[0];
+    args[6] = text[1];
+    args[7] = text[2];
+    args[8] = out;
+    if (args[0] && args[1] && args[4]) {
+        res = PyObject_Vectorcall(pycgi_fn_begin, args, 9, NULL);
+    }
+    Py_XDECREF(args[0]);
+    Py_XDECREF(args[1]);
+    Py_XDECREF(args[4]);
+    return res;
+}
+
 static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
                               const char **argv, int argc, const char *cwd)
 {
     request_rec *r = req->r;
-    PyObject *boot = pycgi_interp_boot();
     PyObject *env, *pyargv, *text[3], *out, *ctx = NULL, *res;
     int failed = 0, clean = 0, started = 0;
     char here[PATH_MAX];
@@ -688,15 +737,10 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
     }
     env = pycgi_embed_environ(envp);
     pyargv = pycgi_embed_argv(argv, argc);
-    if (env && pyargv
+    if (env && pyargv && pycgi_embed_functions() == 0
         && pycgi_pyio_bind(req, pycgi_embed_stdio_errors(envp), text,
                            &out) == 0) {
-        /* The code cache key, from the stat httpd already made. */
-        ctx = PyObject_CallMethod(boot, "begin", "s(LLL)OOsOOOO", r->filename,
-                                  (long long)r->finfo.mtime,
-                                  (long long)r->finfo.size,
-                                  (long long)r->finfo.inode, env, pyargv,
-                                  cwd, text[0], text[1], text[2], out);
+        ctx = pycgi_embed_begin(r, env, pyargv, cwd, text, out);
     }
     if (!ctx) {
         pycgi_embed_log_pyerr(r, "cannot set up the embedded script");
@@ -715,7 +759,7 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
         pycgi_interp_set_current(r->filename);
         pycgi_interp_arm(req, req->deadline);
 
-        res = PyObject_CallMethod(boot, "execute", "(O)", ctx);
+        res = PyObject_CallOneArg(pycgi_fn_execute, ctx);
 
         pycgi_interp_disarm();
         if (!res) {
@@ -726,7 +770,7 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
             clean = res == Py_True;
         }
         Py_XDECREF(res);
-        res = PyObject_CallMethod(boot, "end", "(O)", ctx);
+        res = PyObject_CallOneArg(pycgi_fn_end, ctx);
         if (!res) {
             pycgi_embed_log_pyerr(r, "restoring the interpreter failed");
             clean = 0;

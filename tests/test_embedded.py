@@ -386,6 +386,30 @@ def test_undecodable_path_info_printed_like_exec(one):
     assert bodies["embedded"] == bodies["exec"]
 
 
+def test_undecodable_script_name_runs_like_exec(one):
+    """A script whose file name is not UTF-8 (caf\xe9.py, Latin-1) runs,
+    and sees __file__ and sys.argv[0] with the byte surrogate-escaped,
+    as python3 started on that path does."""
+    code = ("#!/usr/bin/python3\n"
+            "import sys\n"
+            "print('Content-Type: text/plain')\n"
+            "print()\n"
+            "print(repr(__file__), repr(sys.argv[0]))\n").encode()
+    bodies = {}
+    for runner in RUNNERS:
+        d = script_path(one, RUNNER_DIR[runner] + "/x").encode()[:-2]
+        path = d + b"/caf\xe9.py"
+        with open(path, "wb") as f:
+            f.write(code)
+        os.chmod(path, 0o755)
+        resp = one.get(RUNNER_DIR[runner] + "/caf%E9.py")
+        assert resp.status == 200, (runner, resp)
+        bodies[runner] = resp.text.replace(RUNNER_DIR[runner] + "/",
+                                           "/DIR/")
+    assert "\\udce9" in bodies["exec"], bodies
+    assert bodies["embedded"] == bodies["exec"]
+
+
 # -- 3. stdin -----------------------------------------------------------------
 
 STDIN_BODY = (b"alpha=1&beta=two\nsecond line\nthird line caf\xc3\xa9\n"
