@@ -637,27 +637,13 @@ static PyObject *pycgi_embed_argv(const char **argv, int argc)
 /* Log the Python error of the runner itself (not the script's). */
 static void pycgi_embed_log_pyerr(request_rec *r, const char *what)
 {
-    PyObject *type, *value, *tb, *str = NULL;
+    const char *msg = pycgi_interp_pyerr(r->pool);
 
-    const char *msg = "?";
-
-    PyErr_Fetch(&type, &value, &tb);
-    if (value) {
-        str = PyObject_Str(value);
-    }
-    if (str && PyUnicode_Check(str) && PyUnicode_AsUTF8(str)) {
-        msg = apr_pstrdup(r->pool, PyUnicode_AsUTF8(str));
-    }
-    PyErr_Clear();
     /* A log write may block (piped logs): never with the GIL held. */
     Py_BEGIN_ALLOW_THREADS
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PYCGI_LOGNO(0604)
                   "%s for %s: %s", what, r->filename, msg);
     Py_END_ALLOW_THREADS
-    Py_XDECREF(str);
-    Py_XDECREF(type);
-    Py_XDECREF(value);
-    Py_XDECREF(tb);
 }
 
 /* The Python part, GIL held: set up, run, restore.  Returns 0, or -1

@@ -63,23 +63,31 @@ const pycgi_interp_stats *pycgi_interp_get_stats(void)
     return &pycgi_interp.stats;
 }
 
-static void pycgi_interp_log_pyerr(server_rec *s, const char *what)
+const char *pycgi_interp_pyerr(apr_pool_t *p)
 {
     PyObject *type, *value, *tb, *str = NULL;
+    const char *msg = NULL;
 
     PyErr_Fetch(&type, &value, &tb);
     if (value) {
         str = PyObject_Str(value);
     }
-    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PYCGI_LOGNO(0501)
-                 "%s: %s", what,
-                 str && PyUnicode_Check(str) ? PyUnicode_AsUTF8(str)
-                                             : "(no detail)");
+    if (str && PyUnicode_Check(str)) {
+        msg = PyUnicode_AsUTF8(str);
+    }
+    msg = apr_pstrdup(p, msg ? msg : "(no detail)");
     Py_XDECREF(str);
     Py_XDECREF(type);
     Py_XDECREF(value);
     Py_XDECREF(tb);
     PyErr_Clear();
+    return msg;
+}
+
+static void pycgi_interp_log_pyerr(server_rec *s, const char *what)
+{
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PYCGI_LOGNO(0501) "%s: %s",
+                 what, pycgi_interp_pyerr(s->process->pool));
 }
 
 /* Import _pycgi_boot from the source compiled into this module. */

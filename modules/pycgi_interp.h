@@ -27,6 +27,10 @@
 
 void pycgi_interp_child_init(apr_pool_t *p, server_rec *s);
 
+/* Take the pending Python error: its text (copied into `p`), the error
+ * cleared.  GIL held. */
+const char *pycgi_interp_pyerr(apr_pool_t *p);
+
 /* Python is up in this process (embedded requests can run). */
 int pycgi_interp_ready(void);
 

@@ -121,20 +121,29 @@ static PyObject *pycgi_stream_flush(pycgi_stream *s, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* May `s` be read now?  Marks stdin as used (never reused as new). */
+static int pycgi_stream_reading(pycgi_stream *s)
+{
+    if (!pycgi_stream_live(s)) {
+        return 0;
+    }
+    if (s->kind != PYCGI_IO_IN) {
+        PyErr_SetString(pycgi_unsupported, "not readable");
+        return 0;
+    }
+    s->touched = 1;
+    return 1;
+}
+
 static PyObject *pycgi_stream_readinto(pycgi_stream *s, PyObject *arg)
 {
     Py_buffer view;
     apr_size_t got = 0;
     apr_status_t rv;
 
-    if (!pycgi_stream_live(s)) {
+    if (!pycgi_stream_reading(s)) {
         return NULL;
     }
-    if (s->kind != PYCGI_IO_IN) {
-        PyErr_SetString(pycgi_unsupported, "not readable");
-        return NULL;
-    }
-    s->touched = 1;
     if (PyObject_GetBuffer(arg, &view, PyBUF_WRITABLE) < 0) {
         return NULL;
     }
@@ -159,14 +168,9 @@ static PyObject *pycgi_stream_read(pycgi_stream *s, PyObject *args)
     if (!PyArg_ParseTuple(args, "|n:read", &want)) {
         return NULL;
     }
-    if (!pycgi_stream_live(s)) {
+    if (!pycgi_stream_reading(s)) {
         return NULL;
     }
-    if (s->kind != PYCGI_IO_IN) {
-        PyErr_SetString(pycgi_unsupported, "not readable");
-        return NULL;
-    }
-    s->touched = 1;
     cap = want >= 0 ? want : HUGE_STRING_LEN;
     buf = PyBytes_FromStringAndSize(NULL, cap);
     while (buf && (want < 0 || have < want)) {
