@@ -234,6 +234,16 @@ static PyObject *pycgi_stream_false(pycgi_stream *s, PyObject *unused)
     Py_RETURN_FALSE;
 }
 
+/* tell() on a pipe: what a CGI process's stdin/stdout are.  (Also what
+ * io.BufferedReader asks when it is built: answering without an
+ * AttributeError is cheaper.) */
+static PyObject *pycgi_stream_tell(pycgi_stream *s, PyObject *unused)
+{
+    (void)s; (void)unused;
+    errno = ESPIPE;
+    return PyErr_SetFromErrno(PyExc_OSError);
+}
+
 static PyObject *pycgi_stream_fileno(pycgi_stream *s, PyObject *unused)
 {
     (void)s; (void)unused;
@@ -291,6 +301,7 @@ static PyMethodDef pycgi_stream_methods[] = {
     {"writable", (PyCFunction)pycgi_stream_writable, METH_NOARGS, NULL},
     {"seekable", (PyCFunction)pycgi_stream_false, METH_NOARGS, NULL},
     {"isatty", (PyCFunction)pycgi_stream_false, METH_NOARGS, NULL},
+    {"tell", (PyCFunction)pycgi_stream_tell, METH_NOARGS, NULL},
     {"fileno", (PyCFunction)pycgi_stream_fileno, METH_NOARGS, NULL},
     {"close", (PyCFunction)pycgi_stream_close, METH_NOARGS, NULL},
     {"abandon", (PyCFunction)pycgi_stream_abandon, METH_NOARGS, NULL},

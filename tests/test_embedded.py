@@ -386,6 +386,18 @@ def test_undecodable_path_info_printed_like_exec(one):
     assert bodies["embedded"] == bodies["exec"]
 
 
+def test_tell_on_std_streams_matches_exec(one):
+    """tell() on the std streams fails as on pipes (ESPIPE, or io's own
+    "not seekable"), the same exception types and texts as exec."""
+    bodies = {}
+    for runner in RUNNERS:
+        resp = one.get(RUNNER_DIR[runner] + "/emb_tell.py")
+        assert resp.status == 200, (runner, resp)
+        bodies[runner] = resp.text
+    assert "stdin.buffer: OSError [Errno 29] Illegal seek" in bodies["exec"]
+    assert bodies["embedded"] == bodies["exec"]
+
+
 def test_undecodable_script_name_runs_like_exec(one):
     """A script whose file name is not UTF-8 (caf\xe9.py, Latin-1) runs,
     and sees __file__ and sys.argv[0] with the byte surrogate-escaped,
