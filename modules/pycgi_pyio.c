@@ -12,8 +12,9 @@
  * so each process keeps one set and rebinds it to the next request --
  * but only a set that is provably as good as new: nothing outside holds
  * a reference to any part of it (reference counts), nobody reconfigured
- * or decorated it, stdin was never read, and stdout/stderr were flushed
- * cleanly and still turn "\n" into exactly b"\n".  Anything else is
+ * or decorated it, nothing is left unread in stdin's layers, and
+ * stdout/stderr were flushed cleanly and still turn "\n" into exactly
+ * b"\n".  Anything else is
  * dropped (unbound, so a stashed reference only ever raises ValueError)
  * and built afresh for the next request.
  */
@@ -29,7 +30,9 @@ typedef struct {
     pycgi_embed_req *req;       /* NULL once the request is over */
     int kind;
     int closed;                 /* the script closed it */
-    int touched;                /* read, flushed or abandoned (stdin) */
+    int touched;                /* flushed (stdin: reconfigured) or
+                                 * abandoned: never reused */
+    int read_from;              /* stdin was read */
     int probing;                /* between requests: writes go to probe */
     char probe[8];
     Py_ssize_t probe_len;
@@ -121,7 +124,8 @@ static PyObject *pycgi_stream_flush(pycgi_stream *s, PyObject *unused)
     Py_RETURN_NONE;
 }
 
-/* May `s` be read now?  Marks stdin as used (never reused as new). */
+/* May `s` be read now?  Marks stdin as read from.  Between requests
+ * (probing) stdin is at its end. */
 static int pycgi_stream_reading(pycgi_stream *s)
 {
     if (!pycgi_stream_live(s)) {
@@ -131,7 +135,9 @@ static int pycgi_stream_reading(pycgi_stream *s)
         PyErr_SetString(pycgi_unsupported, "not readable");
         return 0;
     }
-    s->touched = 1;
+    if (!s->probing) {
+        s->read_from = 1;
+    }
     return 1;
 }
 
@@ -143,6 +149,9 @@ static PyObject *pycgi_stream_readinto(pycgi_stream *s, PyObject *arg)
 
     if (!pycgi_stream_reading(s)) {
         return NULL;
+    }
+    if (s->probing) {
+        return PyLong_FromLong(0);
     }
     if (PyObject_GetBuffer(arg, &view, PyBUF_WRITABLE) < 0) {
         return NULL;
@@ -170,6 +179,9 @@ static PyObject *pycgi_stream_read(pycgi_stream *s, PyObject *args)
     }
     if (!pycgi_stream_reading(s)) {
         return NULL;
+    }
+    if (s->probing) {
+        return PyBytes_FromStringAndSize(NULL, 0);
     }
     cap = want >= 0 ? want : HUGE_STRING_LEN;
     buf = PyBytes_FromStringAndSize(NULL, cap);
@@ -333,6 +345,7 @@ static PyObject *pycgi_stream_new(pycgi_embed_req *req, int kind)
         s->kind = kind;
         s->closed = 0;
         s->touched = 0;
+        s->read_from = 0;
         s->probing = 0;
         s->probe_len = 0;
     }
@@ -358,7 +371,7 @@ static apr_uint64_t pycgi_code_misses;  /* _pycgi.code_miss() calls */
 /* Interned names and constants for the checks between requests. */
 static PyObject *pycgi_s_encoding, *pycgi_s_errors, *pycgi_s_line_buffering,
                 *pycgi_s_write_through, *pycgi_s_write, *pycgi_s_flush,
-                *pycgi_s_newline;
+                *pycgi_s_read, *pycgi_s_newlines, *pycgi_s_newline;
 
 static PyObject *pycgi_io_text;         /* io.TextIOWrapper */
 static PyObject *pycgi_io_bufreader;    /* io.BufferedReader */
@@ -442,6 +455,7 @@ int pycgi_pyio_bind(pycgi_embed_req *req, const char *errors,
 
             s->req = req;
             s->touched = 0;
+            s->read_from = 0;
         }
         else if (pycgi_std_make(i, req, errors) < 0) {
             return -1;
@@ -505,6 +519,32 @@ static int pycgi_std_probe(int i)
     return ok;
 }
 
+/* stdin after the script read from it: as good as new iff nothing is
+ * left above the raw stream -- no bytes in the BufferedReader, no text
+ * or partial character in the TextIOWrapper (read() at the probe's end
+ * of input gives "") -- and no newline was seen (sys.stdin.newlines of a
+ * fresh process is None). */
+static int pycgi_std_drained(void)
+{
+    pycgi_stream *s = PYCGI_STREAM(pycgi_std.stream[PYCGI_STD_IN]);
+    PyObject *res, *nl = NULL;
+    int ok;
+
+    s->probing = 1;
+    res = PyObject_CallMethodNoArgs(pycgi_std.text[PYCGI_STD_IN],
+                                    pycgi_s_read);
+    ok = res && PyUnicode_Check(res) && PyUnicode_GET_LENGTH(res) == 0;
+    if (ok) {
+        nl = PyObject_GetAttr(pycgi_std.text[PYCGI_STD_IN], pycgi_s_newlines);
+        ok = nl == Py_None;
+    }
+    s->probing = 0;
+    Py_XDECREF(res);
+    Py_XDECREF(nl);
+    PyErr_Clear();
+    return ok;
+}
+
 static int pycgi_std_reusable(int i)
 {
     PyObject *t = pycgi_std.text[i];
@@ -519,7 +559,8 @@ static int pycgi_std_reusable(int i)
     }
     if (i == PYCGI_STD_IN) {
         return !s->touched && Py_REFCNT(pycgi_std.bufin) == 2
-               && pycgi_std_plain(pycgi_std.bufin);
+               && pycgi_std_plain(pycgi_std.bufin)
+               && (!s->read_from || pycgi_std_drained());
     }
     return pycgi_std_flag_is(t, pycgi_s_line_buffering, i == PYCGI_STD_ERR)
            && pycgi_std_flag_is(t, pycgi_s_write_through, 0)
@@ -649,6 +690,8 @@ static PyObject *pycgi_pyio_init_module(void)
              PyUnicode_InternFromString("write_through"))
         || !(pycgi_s_write = PyUnicode_InternFromString("write"))
         || !(pycgi_s_flush = PyUnicode_InternFromString("flush"))
+        || !(pycgi_s_read = PyUnicode_InternFromString("read"))
+        || !(pycgi_s_newlines = PyUnicode_InternFromString("newlines"))
         || !(pycgi_s_newline = PyUnicode_FromString("\n"))) {
         return NULL;
     }

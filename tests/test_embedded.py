@@ -340,6 +340,59 @@ def test_stashed_streams_are_cut_off_and_replaced(one):
     assert stdio_look(one)["body"] == "a\nb\nc\n"
 
 
+def test_form_posts_reuse_stdin_and_see_only_their_body(one):
+    """cgi.FieldStorage() reads the whole body through sys.stdin.buffer:
+    the drained stdin serves the next request, which reads its own body
+    and nothing of the previous one."""
+    def post(nonce):
+        resp = one.request("POST", "/m_emb/emb_stdio.py?form",
+                           body=("nonce=%s" % nonce).encode(),
+                           headers=[("Content-Type",
+                                     "application/x-www-form-urlencoded")])
+        assert resp.status == 200, resp
+        return json.loads(resp.text)
+
+    first = post("warm-up")
+    pid = first["pid"]
+    post("warm-up-2")
+    builds = stdio_builds(one, pid)
+    nonces = [uuid.uuid4().hex for _ in range(8)]
+    answers = [post(n) for n in nonces]
+    assert [a["nonce"] for a in answers] == nonces
+    assert {a["pid"] for a in answers} == {pid}
+    assert stdio_builds(one, pid) == builds
+    assert all(a["newlines"] is None for a in answers)
+
+
+@pytest.mark.parametrize("how,body", [
+    ("partial_bytes", b"LEFTOVER-bytes and more\n"),
+    ("partial_text", b"LEFTOVER-text\nsecond\n"),
+    ("readline", b"first line\nLEFTOVER-line\n"),
+    ("partial_text", b"caf\xc3"),       # an unfinished UTF-8 character
+])
+def test_partly_read_stdin_is_not_reused(one, how, body):
+    """What a script left unread in stdin (bytes in the BufferedReader,
+    text or half a character in the TextIOWrapper, a newline seen) never
+    reaches the next request: it gets a new stdin that reads its own
+    body, with sys.stdin.newlines None as in a fresh process."""
+    before = stdio_look(one)
+    pid = before["pid"]
+    get_json(one, "/m_emb/emb_stdio.py?view")
+    builds = stdio_builds(one, pid)
+    resp = one.request("POST", "/m_emb/emb_stdio.py?" + how, body=body,
+                       headers=[("Content-Type", "text/plain")])
+    assert resp.status == 200, resp
+    assert "LEFTOVER" not in json.loads(resp.text).get("got", "")
+    view = get_json(one, "/m_emb/emb_stdio.py?view")
+    assert view["newlines"] is None
+    assert stdio_builds(one, pid) > builds
+    after = stdio_look(one)
+    assert after["pid"] == pid
+    assert after["body"] == "a\nb\nc\n"
+    for key in ("types", "stdout", "stderr", "stdin", "attr"):
+        assert after[key] == before[key], (key, after[key], before[key])
+
+
 @pytest.mark.parametrize("how", ["reconfig_out", "reconfig_err",
                                  "reconfig_in", "encoding", "attr", "wrap",
                                  "pending_exit"])

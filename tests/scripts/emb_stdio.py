@@ -7,6 +7,8 @@
 #   use_stash   write, read and flush through the stashed references
 #   reconfig_out / reconfig_err / reconfig_in / encoding / attr /
 #   wrap / pending_exit    change the streams (see below)
+#   partial_bytes / partial_text / readline   read part of the body
+#   form        cgi.FieldStorage() of a urlencoded POST
 import io, json, os, string, sys
 
 how = os.environ.get("QUERY_STRING", "look")
@@ -23,6 +25,7 @@ def view():
         "stderr": [sys.stderr.encoding, sys.stderr.errors,
                    sys.stderr.line_buffering],
         "stdin": [sys.stdin.encoding, sys.stdin.errors],
+        "newlines": sys.stdin.newlines,
         "attr": getattr(sys.stdout, "pycgi_test_attr", None),
     }
 
@@ -75,6 +78,17 @@ elif how == "attr":
     sys.stdout.pycgi_test_attr = "leaked"
 elif how == "wrap":
     sys.stdout = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8")
+elif how == "partial_bytes":
+    out["got"] = sys.stdin.buffer.read(5).decode("latin-1")
+elif how == "partial_text":
+    out["got"] = sys.stdin.read(3)
+elif how == "readline":
+    out["got"] = sys.stdin.readline()
+elif how == "form":
+    import cgi
+    form = cgi.FieldStorage()
+    out["nonce"] = form.getfirst("nonce")
+    out.update(view())
 elif how == "pending_exit":
     print("Content-Type: text/plain")
     print()
