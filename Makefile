@@ -52,10 +52,14 @@ fuzz:
 # allow_user_segv_handler=0: httpd's own SIGSEGV handler would hide the
 # report; fast_unwind_on_malloc=0: APR and libpython have no frame
 # pointers, and tests/asan.supp needs whole allocation stacks;
-# PYTHONMALLOC=malloc: see tests/asan.supp.
+# PYTHONMALLOC=malloc: see tests/asan.supp; use_sigaltstack=0: Python's
+# faulthandler (enabled in every child) keeps its own alternate signal
+# stack, and ASan's thread-exit code trips over it; handle_segv=0: the
+# crash tests segfault on purpose, and the child must die of it as in
+# production (faulthandler's dump, httpd's AH00052), not of ASan's exit.
 ASAN_SO = $(CURDIR)/build-asan/src/.libs/mod_pycgi.so
 ASAN_TESTS ?= tests
-ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=0:halt_on_error=1:allow_user_segv_handler=0:fast_unwind_on_malloc=0
+ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=0:halt_on_error=1:allow_user_segv_handler=0:fast_unwind_on_malloc=0:use_sigaltstack=0:handle_segv=0
 LSAN_OPTIONS ?= suppressions=$(CURDIR)/tests/asan.supp:print_suppressions=0
 check-asan: deps
 	rm -rf build-asan/src

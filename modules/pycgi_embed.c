@@ -170,8 +170,10 @@ static struct {
 static char **pycgi_embed_base_environ;
 
 /* Bytes objects of environment names (GIL held to use; see
- * pycgi_embed_env_key()). */
+ * pycgi_embed_env_key()): the hash finds them by name, the list owns
+ * them. */
 static apr_hash_t *pycgi_env_keys;
+static PyObject *pycgi_env_key_list;
 
 static void pycgi_embed_environ_init(void)
 {
@@ -541,14 +543,20 @@ static PyObject *pycgi_embed_env_key(const char *k, apr_size_t len)
         }
     }
     o = PyBytes_FromStringAndSize(k, (Py_ssize_t)len);
-    if (o && pycgi_env_keys
-        && apr_hash_count(pycgi_env_keys) < PYCGI_ENV_KEYS_MAX) {
-        /* The hash keeps one reference, and its key is the bytes' own
-         * buffer (immutable, alive as long as that reference). */
-        Py_INCREF(o);
+    if (!pycgi_env_key_list) {
+        pycgi_env_key_list = PyList_New(0);
+    }
+    if (o && pycgi_env_keys && pycgi_env_key_list
+        && apr_hash_count(pycgi_env_keys) < PYCGI_ENV_KEYS_MAX
+        && PyList_Append(pycgi_env_key_list, o) == 0) {
+        /* The list keeps a reference for the life of the process; the
+         * hash's key is the bytes' own (immutable) buffer. */
         (void)PyObject_Hash(o);
         apr_hash_set(pycgi_env_keys, PyBytes_AS_STRING(o), (apr_ssize_t)len,
                      o);
+    }
+    if (o) {
+        PyErr_Clear();          /* the cache is optional */
     }
     return o;
 }

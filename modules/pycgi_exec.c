@@ -207,6 +207,12 @@ static apr_status_t pycgi_exec_bucket_read(apr_bucket *b, const char **str,
     apr_status_t rv;
     char *buf;
 
+    if (x->timed_out) {
+        /* The script was given its CGIScriptTimeout once: whoever reads
+         * on (the ScriptLog, the drain after a failed header scan) must
+         * not wait a second time. */
+        return APR_TIMEUP;
+    }
     rv = pycgi_exec_wait_out(x, block == APR_NONBLOCK_READ ? 0 : x->timeout);
     if (rv != APR_SUCCESS) {
         if (APR_STATUS_IS_TIMEUP(rv)) {
