@@ -654,8 +654,6 @@ static void pycgi_embed_log_pyerr(request_rec *r, const char *what)
     Py_END_ALLOW_THREADS
 }
 
-/* The Python part, GIL held: set up, run, restore.  Returns 0, or -1
- * if the runner itself failed (logged). */
 /* The runner's three functions (pycgi_boot.py), looked up once. */
 static PyObject *pycgi_fn_begin, *pycgi_fn_execute, *pycgi_fn_end;
 
@@ -706,6 +704,8 @@ static PyObject *pycgi_embed_begin(request_rec *r, PyObject *env,
     return res;
 }
 
+/* The Python part, GIL held: set up, run, restore.  Returns 0, or -1
+ * if the runner itself failed (logged). */
 static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
                               const char **argv, int argc, const char *cwd)
 {

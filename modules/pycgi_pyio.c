@@ -14,9 +14,8 @@
  * a reference to any part of it (reference counts), nobody reconfigured
  * or decorated it, nothing is left unread in stdin's layers, and
  * stdout/stderr were flushed cleanly and still turn "\n" into exactly
- * b"\n".  Anything else is
- * dropped (unbound, so a stashed reference only ever raises ValueError)
- * and built afresh for the next request.
+ * b"\n".  Anything else is dropped (unbound, so a stashed reference only
+ * ever raises ValueError) and built afresh for the next request.
  */
 #include "pycgi_pyio.h"
 #include "pycgi_embed.h"
@@ -72,15 +71,14 @@ static PyObject *pycgi_stream_write(pycgi_stream *s, PyObject *arg)
     if (s->probing) {
         Py_ssize_t n = view.len;
 
-        if (s->probe_len + n > (Py_ssize_t)sizeof(s->probe)) {
-            n = (Py_ssize_t)sizeof(s->probe) - s->probe_len;
-            s->probe_len = (Py_ssize_t)sizeof(s->probe) + 1;
-        }
-        else {
+        if (s->probe_len + n <= (Py_ssize_t)sizeof(s->probe)) {
             memcpy(s->probe + s->probe_len, view.buf, (size_t)n);
             s->probe_len += n;
         }
-        n = view.len;
+        else {
+            /* More than a probe ever writes: certainly not b"\n". */
+            s->probe_len = (Py_ssize_t)sizeof(s->probe) + 1;
+        }
         PyBuffer_Release(&view);
         return PyLong_FromSsize_t(n);
     }
@@ -111,7 +109,9 @@ static PyObject *pycgi_stream_flush(pycgi_stream *s, PyObject *unused)
     }
     /* TextIOWrapper.reconfigure() flushes: a stdin that saw one is not
      * as good as new any more. */
-    s->touched = 1;
+    if (s->kind == PYCGI_IO_IN) {
+        s->touched = 1;
+    }
     if (s->kind == PYCGI_IO_OUT && !s->probing) {
         Py_BEGIN_ALLOW_THREADS
         rv = pycgi_embed_flush(s->req);
