@@ -824,14 +824,14 @@ def test_timeout_cpu_loop_before_headers(one):
 def test_timeout_cpu_loop_after_headers_cuts_connection(one):
     pid = pid_of(one)
     mark = one.log_mark()
-    res = probe.stream_request(one, "GET", "/m_embt/emb_spin_after.py",
+    res = probe.stream_request(one, "GET", "/m_embt/hostile_spin_after.py",
                                timeout=30)
     assert res.status == 200
     assert res.text == "started\n"
     assert not res.complete, \
         "the response of a timed-out script looks complete: %r" % res
     assert res.t_end < 4.5, "cut after %.2fs" % res.t_end
-    assert_log(one, mark, r"PYCGI0606: \S.*emb_spin_after\.py")
+    assert_log(one, mark, r"PYCGI0606: \S.*hostile_spin_after\.py")
     assert pid_of(one) == pid
 
 
