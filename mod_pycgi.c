@@ -5,10 +5,12 @@
  * hooks, and config create/merge.  The work lives in modules/:
  *
  *   pycgi_config   directive setters, UNSET -> default rules
- *   pycgi_handler  mod_cgi's request checks, runner selection
+ *   pycgi_handler  mod_cgi's request checks
+ *   pycgi_runner   which runner serves a request; dispatch to it
  *   pycgi_env      request_rec -> CGI environment and argv
- *   pycgi_body     request body input (both runners)
- *   pycgi_output   header scanning + brigades to the client (both runners)
+ *   pycgi_body     request body input (every runner)
+ *   pycgi_output   header scanning + brigades to the client (every runner)
+ *   pycgi_pipe     poll loop over a script process's pipes (exec, daemon)
  *   pycgi_exec     fork/exec runner
  *   pycgi_embed    embedded runner (Python in this process)
  *   pycgi_interp   interpreter lifecycle (Python init, code cache)
@@ -23,6 +25,7 @@
 #include "modules/pycgi_interp.h"
 #include "modules/pycgi_status.h"
 #include "modules/pycgi_embed.h"
+#include "modules/pycgi_runner.h"
 
 static void *pycgi_create_dir_config(apr_pool_t *p, char *dir)
 {
@@ -92,6 +95,7 @@ static void pycgi_child_init(apr_pool_t *pchild, server_rec *s)
 {
     /* The status slot first: the interpreter reports into it. */
     pycgi_status_child_init(pchild);
+    pycgi_runner_child_init(pchild);
     pycgi_embed_child_init(pchild);
     pycgi_interp_child_init(pchild, s);
 }

@@ -57,4 +57,10 @@ APLOG_USE_MODULE(pycgi);
 #define PYCGI_CGI_HANDLER  "cgi-script"
 #define PYCGI_CGI_MAGIC    "application/x-httpd-cgi"
 
+/* The interpreter scripts believe they run under (sys.executable), in
+ * the embedded runner and in daemon workers alike. */
+#ifndef PYCGI_PYTHON_EXECUTABLE
+#define PYCGI_PYTHON_EXECUTABLE "/usr/bin/python3"
+#endif
+
 #endif /* PYCGI_COMMON_H */

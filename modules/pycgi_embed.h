@@ -28,13 +28,7 @@ typedef struct pycgi_embed_req {
     int forked;                 /* the script started processes */
 } pycgi_embed_req;
 
-/* Does this request run embedded?  Applies PyCGIMode (auto: the
- * script's shebang), PyCGIAllowEmbedded, PyCGIEmbedOwners and suexec;
- * logs the choice at debug level.  May return an HTTP error status
- * (> 1) for a request that must not run at all. */
-int pycgi_embed_wanted(request_rec *r, pycgi_dir_conf *dconf, int nph);
-
-/* Per-process state of the runner selection (child_init). */
+/* Per-process state of the runner (child_init). */
 void pycgi_embed_child_init(apr_pool_t *pchild);
 
 /* Run r->filename embedded; returns the handler's status. */

@@ -1,9 +1,8 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE and NOTICE). */
 
 /*
- * pycgi_exec.h -- the exec runner: the script as a child process, fed
- * the request body on stdin; stdout goes through pycgi_output, stderr
- * to the error log as it is written.
+ * pycgi_exec.h -- the exec runner: the script as a child process of
+ * this httpd process, served on its pipes by pycgi_pipe.
  *
  * The child belongs to the request pool (apr_pool_note_subprocess,
  * kill after timeout): whatever happens, it is reaped when the request
@@ -12,8 +11,7 @@
 #ifndef PYCGI_EXEC_H
 #define PYCGI_EXEC_H
 
-#include "pycgi_output.h"
-#include "pycgi_body.h"
+#include "pycgi_pipe.h"
 
 /* Run r->filename as a CGI process; returns the handler's status.
  * The environment must already be in r->subprocess_env. */

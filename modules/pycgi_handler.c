@@ -2,12 +2,13 @@
 
 /*
  * pycgi_handler.c -- request checks (the same, in the same order and
- * with the same statuses, as mod_cgi's) and runner selection.
+ * with the same statuses, as mod_cgi's), then the runner pycgi_runner
+ * chooses.
  */
 #include "pycgi_handler.h"
 #include "pycgi_env.h"
-#include "pycgi_exec.h"
-#include "pycgi_embed.h"
+#include "pycgi_runner.h"
+#include "pycgi_log.h"
 #include "pycgi_status.h"
 
 /* ScriptAlias'd requests need no Options ExecCGI (mod_alias leaves a
@@ -28,7 +29,7 @@ static int pycgi_is_our_handler(const char *h)
 int pycgi_handler(request_rec *r)
 {
     pycgi_dir_conf *dconf;
-    int is_included, nph, embed, status;
+    int is_included, nph, runner, status;
 
     if (!pycgi_is_our_handler(r->handler)) {
         return DECLINED;
@@ -60,13 +61,12 @@ int pycgi_handler(request_rec *r)
     }
 
     pycgi_env_build(r);
-    embed = pycgi_embed_wanted(r, dconf, nph);
-    if (embed > 1) {
-        return embed;       /* refused, already logged */
+    status = pycgi_runner_choose(r, dconf, nph, &runner);
+    if (status != OK) {
+        return status;      /* refused, already logged */
     }
-    pycgi_status_begin(r, embed ? PYCGI_RUNNER_EMBEDDED : PYCGI_RUNNER_EXEC);
-    status = embed ? pycgi_embed_run(r, nph, pycgi_config_timeout(dconf, r))
-                   : pycgi_exec_run(r, nph, pycgi_config_timeout(dconf, r));
+    pycgi_status_begin(r, runner);
+    status = pycgi_runner_run(r, runner, nph, pycgi_config_timeout(dconf, r));
     pycgi_status_end();
     return status;
 }

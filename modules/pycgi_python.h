@@ -18,9 +18,4 @@
 
 #include "pycgi_common.h"
 
-/* The interpreter scripts believe they run under (sys.executable). */
-#ifndef PYCGI_PYTHON_EXECUTABLE
-#define PYCGI_PYTHON_EXECUTABLE "/usr/bin/python3"
-#endif
-
 #endif /* PYCGI_PYTHON_H */

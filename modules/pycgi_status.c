@@ -157,12 +157,6 @@ static long pycgi_status_rss(request_rec *r, apr_uint32_t pid)
     return p ? atol(p + 6) : -1;
 }
 
-static const char *pycgi_status_runner_name(int runner)
-{
-    return runner == PYCGI_RUNNER_EMBEDDED ? "embedded"
-           : runner == PYCGI_RUNNER_EXEC ? "exec" : "idle";
-}
-
 int pycgi_status_handler(request_rec *r)
 {
     int autofmt = r->args && !strcasecmp(r->args, "auto");
@@ -213,7 +207,7 @@ int pycgi_status_handler(request_rec *r)
                        s->exec_requests, s->embedded_requests, s->cache_hits,
                        s->cache_misses, s->stdio_builds, s->timeouts,
                        pycgi_status_rss(r, pid),
-                       pycgi_status_runner_name(s->runner),
+                       pycgi_runner_name(s->runner),
                        s->current[0] ? s->current : "-");
         }
         else {
@@ -225,7 +219,7 @@ int pycgi_status_handler(request_rec *r)
                        s->python_ready ? "up" : "off", s->exec_requests,
                        s->embedded_requests, s->cache_hits, s->cache_misses,
                        s->timeouts, pycgi_status_rss(r, pid),
-                       pycgi_status_runner_name(s->runner),
+                       pycgi_runner_name(s->runner),
                        ap_escape_html(r->pool, s->current));
         }
     }

@@ -12,11 +12,7 @@
 #ifndef PYCGI_STATUS_H
 #define PYCGI_STATUS_H
 
-#include "pycgi_config.h"
-
-#define PYCGI_RUNNER_NONE     0
-#define PYCGI_RUNNER_EXEC     1
-#define PYCGI_RUNNER_EMBEDDED 2
+#include "pycgi_runner.h"
 
 typedef struct {
     volatile apr_uint32_t pid;  /* owner, 0 = free */

@@ -1,0 +1,334 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE and NOTICE). */
+
+/*
+ * pycgi_pipe.c -- the poll loop over a CGI process's three pipes
+ * (exec and daemon runners).
+ */
+#include "pycgi_pipe.h"
+
+/* Per-request state of a script's pipes; lives in r->pool. */
+typedef struct {
+    request_rec *r;
+    apr_file_t *out;            /* script's stdout (we read) */
+    apr_file_t *err;            /* script's stderr (we read), NULL at EOF */
+    apr_pollset_t *pollset;     /* out + err */
+    apr_interval_time_t timeout;
+    pycgi_linebuf *lb;
+    int timed_out;              /* stdout went silent past the timeout */
+} pycgi_pipe_state;
+
+/* Log whatever the script has written to stderr so far (non-blocking).
+ * At EOF the pipe leaves the pollset. */
+static void pycgi_pipe_read_err(pycgi_pipe_state *x)
+{
+    char buf[HUGE_STRING_LEN];
+    apr_status_t rv;
+
+    while (x->err) {
+        apr_size_t len = sizeof(buf);
+
+        rv = apr_file_read(x->err, buf, &len);
+        if (len > 0) {
+            pycgi_log_stderr(x->lb, buf, len);
+        }
+        if (rv == APR_SUCCESS) {
+            continue;
+        }
+        if (!APR_STATUS_IS_EAGAIN(rv)) {
+            apr_pollfd_t pfd;
+
+            pfd.desc_type = APR_POLL_FILE;
+            pfd.desc.f = x->err;
+            pfd.reqevents = APR_POLLIN;
+            pfd.p = x->r->pool;
+            pfd.client_data = NULL;
+            apr_pollset_remove(x->pollset, &pfd);
+            pycgi_log_stderr_flush(x->lb);
+            x->err = NULL;
+        }
+        break;
+    }
+}
+
+/* Wait for stdout (1) to be readable, logging stderr meanwhile.  Returns
+ * APR_SUCCESS when stdout has data or EOF, APR_TIMEUP after `timeout`
+ * of silence, APR_EAGAIN for a non-blocking look. */
+static apr_status_t pycgi_pipe_wait_out(pycgi_pipe_state *x,
+                                        apr_interval_time_t timeout)
+{
+    for (;;) {
+        const apr_pollfd_t *res;
+        apr_int32_t n, i;
+        int out_ready = 0;
+        apr_status_t rv = apr_pollset_poll(x->pollset, timeout, &n, &res);
+
+        if (APR_STATUS_IS_EINTR(rv)) {
+            continue;
+        }
+        if (APR_STATUS_IS_TIMEUP(rv)) {
+            return timeout ? APR_TIMEUP : APR_EAGAIN;
+        }
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, x->r, PYCGI_LOGNO(0104)
+                          "poll failed waiting for CGI script %s",
+                          x->r->filename);
+            return rv;
+        }
+        for (i = 0; i < n; i++) {
+            if (res[i].client_data == (void *)1) {
+                out_ready = 1;
+            }
+            else {
+                pycgi_pipe_read_err(x);
+            }
+        }
+        if (out_ready) {
+            return APR_SUCCESS;
+        }
+    }
+}
+
+/* The script's stdout as a bucket that morphs into heap buckets as it
+ * is read, like APR's pipe bucket, but polling stderr alongside so that
+ * a script chatty on stderr never blocks (and its lines are logged as
+ * they come). */
+static const apr_bucket_type_t pycgi_pipe_bucket_type;
+
+static apr_bucket *pycgi_pipe_bucket_make(pycgi_pipe_state *x,
+                                          apr_bucket_alloc_t *list)
+{
+    apr_bucket *b = apr_bucket_alloc(sizeof(*b), list);
+
+    APR_BUCKET_INIT(b);
+    b->free = apr_bucket_free;
+    b->list = list;
+    b->type = &pycgi_pipe_bucket_type;
+    b->length = (apr_size_t)(-1);
+    b->start = -1;
+    b->data = x;
+    return b;
+}
+
+static apr_status_t pycgi_pipe_bucket_read(apr_bucket *b, const char **str,
+                                           apr_size_t *len,
+                                           apr_read_type_e block)
+{
+    pycgi_pipe_state *x = b->data;
+    apr_status_t rv;
+    char *buf;
+
+    if (x->timed_out) {
+        /* The script was given its CGIScriptTimeout once: whoever reads
+         * on (the ScriptLog, the drain after a failed header scan) must
+         * not wait a second time. */
+        return APR_TIMEUP;
+    }
+    rv = pycgi_pipe_wait_out(x, block == APR_NONBLOCK_READ ? 0 : x->timeout);
+    if (rv != APR_SUCCESS) {
+        if (APR_STATUS_IS_TIMEUP(rv)) {
+            x->timed_out = 1;
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, x->r, PYCGI_LOGNO(0105)
+                          "Timeout waiting for output from CGI script %s",
+                          x->r->filename);
+        }
+        return rv;
+    }
+
+    *len = APR_BUCKET_BUFF_SIZE;
+    buf = apr_bucket_alloc(*len, b->list);
+    rv = apr_file_read(x->out, buf, len);
+    if (rv != APR_SUCCESS && rv != APR_EOF && !APR_STATUS_IS_EAGAIN(rv)) {
+        apr_bucket_free(buf);
+        return rv;
+    }
+    if (*len > 0) {
+        apr_bucket_heap *h;
+
+        b = apr_bucket_heap_make(b, buf, *len, apr_bucket_free);
+        h = b->data;
+        h->alloc_len = APR_BUCKET_BUFF_SIZE;
+        *str = buf;
+        APR_BUCKET_INSERT_AFTER(b, pycgi_pipe_bucket_make(x, b->list));
+        return APR_SUCCESS;
+    }
+    apr_bucket_free(buf);
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        /* Spurious wake-up: stay a pipe bucket, report nothing yet. */
+        *str = "";
+        return block == APR_NONBLOCK_READ ? APR_EAGAIN
+                                          : pycgi_pipe_bucket_read(b, str, len,
+                                                                   block);
+    }
+    /* EOF: become an empty bucket; the brigade's EOS follows. */
+    b = apr_bucket_immortal_make(b, "", 0);
+    *str = b->data;
+    return APR_SUCCESS;
+}
+
+static const apr_bucket_type_t pycgi_pipe_bucket_type = {
+    "PYCGI_PIPE", 5, APR_BUCKET_DATA,
+    apr_bucket_destroy_noop,
+    pycgi_pipe_bucket_read,
+    apr_bucket_setaside_notimpl,
+    apr_bucket_split_notimpl,
+    apr_bucket_copy_notimpl
+};
+
+/* Copy the request body to the script's stdin, then close it.  stderr
+ * is logged meanwhile; a script that stops reading (exits, closes
+ * stdin) gets the rest drained instead.  Returns OK or the status a
+ * broken body maps to. */
+static int pycgi_pipe_feed(pycgi_pipe_state *x, apr_file_t *in,
+                           pycgi_body *body)
+{
+    request_rec *r = x->r;
+    apr_pollset_t *ps;
+    apr_pollfd_t pfd;
+    const char *data;
+    apr_size_t len;
+    int stopped = 0;
+
+    if (apr_pollset_create(&ps, 2, r->pool, 0) != APR_SUCCESS) {
+        ps = NULL;
+    }
+    if (ps) {
+        pfd.desc_type = APR_POLL_FILE;
+        pfd.p = r->pool;
+        pfd.desc.f = in;
+        pfd.reqevents = APR_POLLOUT;
+        pfd.client_data = (void *)1;
+        apr_pollset_add(ps, &pfd);
+        if (x->err) {
+            pfd.desc.f = x->err;
+            pfd.reqevents = APR_POLLIN;
+            pfd.client_data = (void *)2;
+            apr_pollset_add(ps, &pfd);
+        }
+    }
+
+    while (pycgi_body_next(body, HUGE_STRING_LEN, &data, &len) == APR_SUCCESS) {
+        while (len && !stopped) {
+            apr_size_t n = len;
+            apr_status_t rv = apr_file_write(in, data, &n);
+
+            if (n > 0) {
+                data += n;
+                len -= n;
+                continue;
+            }
+            if (APR_STATUS_IS_EAGAIN(rv) && ps) {
+                const apr_pollfd_t *res;
+                apr_int32_t num, i;
+
+                rv = apr_pollset_poll(ps, x->timeout, &num, &res);
+                if (rv == APR_SUCCESS || APR_STATUS_IS_EINTR(rv)) {
+                    for (i = 0; rv == APR_SUCCESS && i < num; i++) {
+                        if (res[i].client_data == (void *)2) {
+                            int had_err = x->err != NULL;
+
+                            pycgi_pipe_read_err(x);
+                            if (had_err && !x->err) {
+                                pfd.desc.f = res[i].desc.f;
+                                pfd.reqevents = APR_POLLIN;
+                                apr_pollset_remove(ps, &pfd);
+                            }
+                        }
+                    }
+                    continue;
+                }
+            }
+            /* EPIPE, timeout, ...: the script does not want the rest. */
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r, PYCGI_LOGNO(0106)
+                          "Error writing request body to script %s",
+                          r->filename);
+            stopped = 1;
+        }
+    }
+    apr_file_close(in);
+    if (ps) {
+        apr_pollset_destroy(ps);
+    }
+    return pycgi_body_status(body);
+}
+
+int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
+                     apr_file_t *in, apr_file_t *out, apr_file_t *err,
+                     pycgi_pipe_result *res)
+{
+    apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
+    pycgi_pipe_state *x = apr_pcalloc(r->pool, sizeof(*x));
+    apr_bucket_brigade *bb;
+    pycgi_output *o;
+    pycgi_body *body;
+    apr_pollfd_t pfd;
+    apr_status_t rv;
+    int status;
+
+    x->r = r;
+    x->out = out;
+    x->err = err;
+    x->timeout = timeout;
+    x->lb = pycgi_log_linebuf(r);
+    if (res) {
+        res->timed_out = 0;
+    }
+    rv = apr_pollset_create(&x->pollset, 2, r->pool, 0);
+    if (rv != APR_SUCCESS) {
+        apr_file_close(in);
+        return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, rv,
+                                     PYCGI_LOGNO(0107),
+                                     "apr_pollset_create failed for");
+    }
+    pfd.desc_type = APR_POLL_FILE;
+    pfd.reqevents = APR_POLLIN;
+    pfd.p = r->pool;
+    pfd.desc.f = x->out;
+    pfd.client_data = (void *)1;
+    apr_pollset_add(x->pollset, &pfd);
+    pfd.desc.f = x->err;
+    pfd.client_data = (void *)2;
+    apr_pollset_add(x->pollset, &pfd);
+
+    body = pycgi_body_create(r);
+    status = pycgi_pipe_feed(x, in, body);
+    if (status != OK) {
+        /* A broken request body: the script gets EOF; the client gets
+         * the status httpd maps the failure to, as with mod_cgi. */
+        return status;
+    }
+
+    o = pycgi_output_create(r, nph);
+    o->body = body;
+    bb = apr_brigade_create(r->pool, ba);
+    APR_BRIGADE_INSERT_TAIL(bb, pycgi_pipe_bucket_make(x, ba));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(ba));
+    pycgi_output_headers(o, bb);
+
+    /* The rest of stderr: whatever the script writes until it closes it
+     * (normally at exit), bounded by the script timeout -- and not waited
+     * for at all once stdout has timed out (a background child holding
+     * both pipes would double the wait; mod_cgi gives up at once). */
+    if (x->err && !r->connection->aborted && !x->timed_out) {
+        pfd.desc.f = x->out;
+        pfd.client_data = (void *)1;
+        apr_pollset_remove(x->pollset, &pfd);
+        while (x->err) {
+            apr_int32_t n;
+            const apr_pollfd_t *pres;
+
+            rv = apr_pollset_poll(x->pollset, timeout, &n, &pres);
+            if (APR_STATUS_IS_EINTR(rv)) {
+                continue;
+            }
+            if (rv != APR_SUCCESS) {
+                break;
+            }
+            pycgi_pipe_read_err(x);
+        }
+    }
+    pycgi_log_stderr_flush(x->lb);
+    if (res) {
+        res->timed_out = x->timed_out;
+    }
+    return pycgi_output_finish(o);
+}

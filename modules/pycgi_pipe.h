@@ -1,0 +1,31 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE and NOTICE). */
+
+/*
+ * pycgi_pipe.h -- serving a script that talks CGI on three pipes: the
+ * request body written to its stdin, its stdout scanned and passed to
+ * the client (pycgi_output), its stderr logged line by line, all at
+ * once in one poll loop.  Shared by the runners whose script is a real
+ * process: exec (our child) and daemon (a worker's).
+ *
+ * CGIScriptTimeout is measured as mod_cgi measures it: the longest
+ * silence on stdout while we wait for it.
+ */
+#ifndef PYCGI_PIPE_H
+#define PYCGI_PIPE_H
+
+#include "pycgi_output.h"
+#include "pycgi_body.h"
+
+typedef struct {
+    int timed_out;              /* stdout went silent past the timeout */
+} pycgi_pipe_result;
+
+/* Serve the script of r whose ends are `in` (we write; closed here),
+ * `out` and `err` (we read).  All three must be non-blocking (pipe
+ * timeout 0) and from r->pool or a longer-lived pool.  Returns the
+ * handler's status; `res` (may be NULL) says how it ended. */
+int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
+                     apr_file_t *in, apr_file_t *out, apr_file_t *err,
+                     pycgi_pipe_result *res);
+
+#endif /* PYCGI_PIPE_H */
