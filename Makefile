@@ -78,11 +78,16 @@ test: all
 bench: all
 	$(PYTHON) bench/bench.py
 
+# 40 clients at once on a script that sleeps 1 s, under event: stock
+# mod_cgid against the daemon and embedded runners (bench/README.md).
+bench-sleep: all
+	$(PYTHON) bench/bench.py --sleep40
+
 # Mixed-traffic load test (tests/load.py) of every runner x MPM,
 # LOAD_DURATION seconds each.
 LOAD_DURATION ?= 60
 load: all
-	$(PYTHON) tests/load.py --mode exec,embedded --mpm prefork,event \
+	$(PYTHON) tests/load.py --mode exec,daemon,embedded --mpm prefork,event \
 	    --duration $(LOAD_DURATION)
 
 # Memory growth of the embedded runner (tools/soak.py): one child per MPM,
@@ -90,9 +95,9 @@ load: all
 soak: all
 	$(PYTHON) tools/soak.py
 
-.PHONY: load soak
+.PHONY: load soak bench-sleep
 
 clean:
-	rm -rf .libs modules/.libs build-fuzz build-asan *.la *.lo *.slo *.o modules/*.lo modules/*.slo modules/*.o modules/*.la
+	rm -rf .libs modules/.libs build-fuzz build-asan *.la *.lo *.slo *.o modules/*.lo modules/*.slo modules/*.o modules/*.la worker/pycgi_worker_py.h
 
 .PHONY: all install deps demo check check-asan test bench fuzz clean

@@ -12,6 +12,10 @@
  *   pycgi_output   header scanning + brigades to the client (every runner)
  *   pycgi_pipe     poll loop over a script process's pipes (exec, daemon)
  *   pycgi_exec     fork/exec runner
+ *   pycgi_daemon   daemon runner, httpd side: hand a request to a worker
+ *   pycgi_pool     daemon pools: sockets, shared segments, counters
+ *   pycgi_super    the supervisor process that starts and reaps workers
+ *   (worker/       the worker program itself, no httpd code)
  *   pycgi_embed    embedded runner (Python in this process)
  *   pycgi_interp   interpreter lifecycle (Python init, code cache)
  *   pycgi_include  mod_include's exec element
@@ -26,6 +30,7 @@
 #include "modules/pycgi_status.h"
 #include "modules/pycgi_embed.h"
 #include "modules/pycgi_runner.h"
+#include "modules/pycgi_pool.h"
 
 static void *pycgi_create_dir_config(apr_pool_t *p, char *dir)
 {
@@ -34,6 +39,7 @@ static void *pycgi_create_dir_config(apr_pool_t *p, char *dir)
     (void)dir;
     d->mode = PYCGI_UNSET;
     d->timeout = PYCGI_UNSET;
+    d->pool = NULL;
     return d;
 }
 
@@ -44,6 +50,7 @@ static void *pycgi_merge_dir_config(apr_pool_t *p, void *basev, void *addv)
 
     d->mode = add->mode != PYCGI_UNSET ? add->mode : base->mode;
     d->timeout = add->timeout != PYCGI_UNSET ? add->timeout : base->timeout;
+    d->pool = add->pool ? add->pool : base->pool;
     return d;
 }
 
@@ -60,6 +67,14 @@ static void *pycgi_create_server_config(apr_pool_t *p, server_rec *s)
     c->allow_embedded = PYCGI_UNSET;
     c->owners = NULL;
     c->compat_first = PYCGI_UNSET;
+    c->pool = NULL;
+    c->pool_workers = PYCGI_UNSET;
+    c->total_workers = PYCGI_UNSET;
+    c->idle_timeout = PYCGI_UNSET;
+    c->daemon_requests = PYCGI_UNSET;
+    c->memory_mb = PYCGI_UNSET;
+    c->queue_size = PYCGI_UNSET;
+    c->queue_timeout = PYCGI_UNSET;
     return c;
 }
 
@@ -79,7 +94,25 @@ static void *pycgi_merge_server_config(apr_pool_t *p, void *basev, void *addv)
     c->owners = add->owners ? add->owners : base->owners;
     c->compat_first = add->compat_first != PYCGI_UNSET ? add->compat_first
                                                        : base->compat_first;
+#define PYCGI_MERGE_INT(f) c->f = add->f != PYCGI_UNSET ? add->f : base->f
+    c->pool = add->pool ? add->pool : base->pool;
+    PYCGI_MERGE_INT(pool_workers);
+    PYCGI_MERGE_INT(total_workers);
+    PYCGI_MERGE_INT(idle_timeout);
+    PYCGI_MERGE_INT(daemon_requests);
+    PYCGI_MERGE_INT(memory_mb);
+    PYCGI_MERGE_INT(queue_size);
+    PYCGI_MERGE_INT(queue_timeout);
+#undef PYCGI_MERGE_INT
     return c;
+}
+
+static int pycgi_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp)
+{
+    (void)plog; (void)ptemp;
+    pycgi_config_pre_config(pconf);
+    return OK;
 }
 
 static int pycgi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -87,7 +120,12 @@ static int pycgi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     (void)plog; (void)ptemp;
     pycgi_include_register();
-    return pycgi_status_post_config(pconf, s) == APR_SUCCESS
+    if (pycgi_status_post_config(pconf, s) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    /* The daemon pools and their supervisor (a no-op in the first,
+     * configuration-checking pass). */
+    return pycgi_pool_post_config(pconf, s) == APR_SUCCESS
            ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
@@ -95,6 +133,7 @@ static void pycgi_child_init(apr_pool_t *pchild, server_rec *s)
 {
     /* The status slot first: the interpreter reports into it. */
     pycgi_status_child_init(pchild);
+    pycgi_pool_child_init(pchild, s);
     pycgi_runner_child_init(pchild);
     pycgi_embed_child_init(pchild);
     pycgi_interp_child_init(pchild, s);
@@ -103,8 +142,36 @@ static void pycgi_child_init(apr_pool_t *pchild, server_rec *s)
 static const command_rec pycgi_cmds[] = {
     AP_INIT_TAKE1("PyCGIMode", pycgi_config_set_mode, NULL,
                   RSRC_CONF | ACCESS_CONF | OR_OPTIONS,
-                  "How scripts run: exec (a process each), embedded (this "
-                  "server's Python) or auto (embedded when Python 3 can)"),
+                  "How scripts run: exec (a process each), daemon (warm "
+                  "Python worker processes), embedded (this server's "
+                  "Python) or auto"),
+    AP_INIT_TAKE1("PyCGIDaemonPool", pycgi_config_set_pool, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "The daemon pool that runs scripts here (default: one "
+                  "pool per virtual host)"),
+    AP_INIT_TAKE1("PyCGIDaemonMaxWorkers", pycgi_config_set_daemon_count,
+                  "workers", RSRC_CONF,
+                  "Most worker processes one daemon pool may have"),
+    AP_INIT_TAKE1("PyCGIDaemonMaxTotal", pycgi_config_set_daemon_count,
+                  "total", RSRC_CONF,
+                  "Most daemon worker processes of all pools together"),
+    AP_INIT_TAKE1("PyCGIDaemonIdleTimeout", pycgi_config_set_daemon_count,
+                  "idle", RSRC_CONF,
+                  "Seconds an idle daemon worker waits before it exits"),
+    AP_INIT_TAKE1("PyCGIDaemonMaxRequests", pycgi_config_set_daemon_count,
+                  "requests", RSRC_CONF,
+                  "Requests a daemon worker serves before it is replaced "
+                  "(0 = no limit)"),
+    AP_INIT_TAKE1("PyCGIDaemonMemoryLimit", pycgi_config_set_daemon_count,
+                  "memory", RSRC_CONF,
+                  "Resident MB past which a daemon worker is replaced after "
+                  "its request (0 = no limit)"),
+    AP_INIT_TAKE1("PyCGIDaemonQueueSize", pycgi_config_set_daemon_count,
+                  "queue", RSRC_CONF,
+                  "Requests that may wait for a busy daemon pool"),
+    AP_INIT_TAKE1("PyCGIDaemonQueueTimeout", pycgi_config_set_daemon_count,
+                  "queuetimeout", RSRC_CONF,
+                  "Seconds a request waits for a daemon worker before 503"),
     AP_INIT_TAKE1("PyCGIMaxRequests", pycgi_config_set_max_requests, NULL,
                   RSRC_CONF,
                   "Recycle the embedded interpreter after this many "
@@ -142,6 +209,7 @@ static const char *const pycgi_after_include[] = {"mod_include.c", NULL};
 static void pycgi_register_hooks(apr_pool_t *p)
 {
     (void)p;
+    ap_hook_pre_config(pycgi_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pycgi_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(pycgi_post_config, pycgi_after_include, NULL,
                         APR_HOOK_REALLY_FIRST);

@@ -22,7 +22,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_DIR = os.path.dirname(BENCH_DIR)
@@ -53,7 +55,28 @@ EXPECT = {
     "hello": "Hello World! This is my first CGI program",
     "form": "Hello Ada Lovelace",
     "json": '"greeting": "Hello World"',
+    "sleep40": "slept 1 s",
 }
+
+# The daemon runner's pool limits: room for every wrk connection, and for
+# every client of the --sleep40 scenario.  Server-wide directives.
+DAEMON_CONF = {
+    "default": "PyCGIDaemonMaxWorkers 16\n",
+    "sleep40": "PyCGIDaemonMaxWorkers 48\nPyCGIDaemonMaxTotal 64\n",
+}
+# What a daemon worker process calls itself (/proc/PID/comm).
+WORKER_COMM = "pycgi-worker"
+
+# The --sleep40 scenario: SLEEP_CLIENTS clients at once, one request each.
+SLEEP_CLIENTS = 40
+
+# Goals of the daemon runner, checked in the summary: (hello) req/s
+# against mod_wsgi daemon and against our embedded runner, idle worker
+# VmRSS, and --sleep40 wall time against mod_cgid.
+GOAL_VS_WSGI_DAEMON = 1.5
+GOAL_VS_EMBEDDED = 0.75
+GOAL_WORKER_RSS_MB = 15
+GOAL_SLEEP_VS_CGID = 1.2
 
 # The heavier CGI script: the hello page plus two stdlib imports that a
 # real script pays for on every fork/exec but only once when embedded.
@@ -81,7 +104,17 @@ WHOAMI_SCRIPT = '''\
 import os
 print("Content-type: text/plain")
 print()
-print("ppid=%d" % os.getppid())
+print("ppid=%d pid=%d" % (os.getppid(), os.getpid()))
+'''
+
+# The --sleep40 scenario's script: a request that waits, not computes.
+SLEEP_SCRIPT = '''\
+#!/usr/bin/python3
+import time
+time.sleep(1)
+print("Content-type: text/plain")
+print()
+print("slept 1 s")
 '''
 
 # WSGI twins of the three CGI workloads, for the mod_wsgi rows.  HELLO is
@@ -122,6 +155,13 @@ def json_email(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/html"),
                               ("Content-Length", str(len(page)))])
     return [page]
+
+
+def whoami(environ, start_response):
+    page = ("process_group=%%s\\n"
+            %% environ.get("mod_wsgi.process_group", "")).encode("utf-8")
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [page]
 '''
 
 WRK_POST_LUA = '''\
@@ -131,30 +171,50 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 ''' % FORM_BODY
 
 # The rows, in the order they are run and printed: (workload, server, mpm).
-# "server" picks the handler configuration in server_snippet().
+# "server" picks the handler configuration in server_snippet().  A row
+# and the rows its ratios are taken against stay a few rows apart, so
+# that each round's ratio compares measurements made seconds apart.
 ROWS = [
     ("hello", "static", "prefork"),
     ("hello", "static", "event"),
     ("hello", "mod_cgi", "prefork"),
     ("hello", "pycgi-exec", "prefork"),
     ("hello", "pycgi-embedded", "prefork"),
+    ("hello", "pycgi-daemon", "prefork"),
     ("hello", "pycgi-embedded", "event"),
+    ("hello", "pycgi-daemon", "event"),
     ("hello", "mod_wsgi", "prefork"),
+    ("hello", "mod_wsgi-daemon", "prefork"),
     ("hello", "mod_python", "prefork"),
     ("form", "mod_cgi", "prefork"),
     ("form", "pycgi-exec", "prefork"),
     ("form", "pycgi-embedded", "prefork"),
+    ("form", "pycgi-daemon", "prefork"),
+    ("form", "pycgi-daemon", "event"),
     ("form", "mod_wsgi", "prefork"),
+    ("form", "mod_wsgi-daemon", "prefork"),
     ("json", "mod_cgi", "prefork"),
     ("json", "pycgi-exec", "prefork"),
     ("json", "pycgi-embedded", "prefork"),
+    ("json", "pycgi-daemon", "prefork"),
+    ("json", "pycgi-daemon", "event"),
     ("json", "mod_wsgi", "prefork"),
+    ("json", "mod_wsgi-daemon", "prefork"),
+]
+
+# The --sleep40 scenario, run instead of the table above: one burst of
+# SLEEP_CLIENTS requests to a script that sleeps 1 s, under event.
+SLEEP_ROWS = [
+    ("sleep40", "mod_cgid", "event"),
+    ("sleep40", "pycgi-daemon", "event"),
+    ("sleep40", "pycgi-embedded", "event"),
 ]
 
 WORKLOAD_TITLE = {
     "hello": "hello",
     "form": "form POST",
     "json": "json+email",
+    "sleep40": "40 x sleep 1 s",
 }
 
 SERVER_TITLE = {
@@ -162,7 +222,10 @@ SERVER_TITLE = {
     "mod_cgi": "mod_cgi",
     "pycgi-exec": "pycgi exec",
     "pycgi-embedded": "pycgi embedded",
+    "pycgi-daemon": "pycgi daemon",
+    "mod_cgid": "mod_cgid",
     "mod_wsgi": "mod_wsgi embedded",
+    "mod_wsgi-daemon": "mod_wsgi daemon 8x1",
     "mod_python": "mod_python cgihandler",
 }
 
@@ -172,14 +235,17 @@ SERVER_COLOUR = {
     "mod_cgi": 0xcc3333,
     "pycgi-exec": 0xe69f00,
     "pycgi-embedded": 0x009e73,
+    "pycgi-daemon": 0xcc79a7,
     "mod_wsgi": 0x3366cc,
+    "mod_wsgi-daemon": 0x88aadd,
     "mod_python": 0x8855aa,
 }
 
 # URL path of each workload, per kind of server.
 CGI_PATH = {"hello": "/cgi-bin/hello.py",
             "form": "/cgi-bin/hello_get.py",
-            "json": "/cgi-bin/hello_json.py"}
+            "json": "/cgi-bin/hello_json.py",
+            "sleep40": "/cgi-bin/sleep1.py"}
 WSGI_PATH = {"hello": "/wsgi/hello", "form": "/wsgi/form",
              "json": "/wsgi/json"}
 
@@ -204,6 +270,10 @@ MaxRequestWorkers 64
 MaxConnectionsPerChild 0
 """,
 }
+# --sleep40: all 64 threads from the start, so that no runner waits for
+# the MPM to spawn a child while the 40 clients connect.
+SLEEP_MPM_CONF = MPM_CONF["event"].replace("StartServers 2",
+                                           "StartServers 4")
 
 
 class Row:
@@ -215,18 +285,30 @@ class Row:
         self.mpm = mpm
         self.status = "pending"     # ok, failed, skipped
         self.rps = None             # the median of the rounds' samples
-        self.samples = []           # req/s of each round
+        self.samples = []           # req/s of each round (--sleep40: the
+                                    # warm burst's wall time, seconds)
+        self.cold = []              # --sleep40: the first burst's, seconds
+        self.worker_rss = []        # pycgi daemon hello: idle worker VmRSS
+                                    # (kB, median over workers) per round
+        self.workers = 0            # how many workers the last one saw
         self.non2xx = 0
         self.socket_errors = 0
-        self.note = ""
+        self.reason = ""            # why the row failed or was skipped
         self.flags = []
         self.ratio_cgi = None
         self.ratio_wsgi = None
+        self.ratio_wsgi_daemon = None   # pycgi daemon rows only
+        self.ratio_embedded = None      # pycgi daemon rows only
+
+    @property
+    def note(self):
+        return "; ".join([self.reason] * bool(self.reason)
+                         + ["FLAG: " + f for f in self.flags])
 
     def flag(self, what):
         """Something is wrong with a measured row; shown and fails the run."""
-        self.flags.append(what)
-        self.note = "; ".join("FLAG: " + f for f in self.flags)
+        if what not in self.flags:
+            self.flags.append(what)
 
     @property
     def name(self):
@@ -292,7 +374,8 @@ def populate(work):
         shutil.copyfile(os.path.join(EXAMPLES_DIR, script), dst)
         os.chmod(dst, 0o755)
     for name, text in (("hello_json.py", JSON_SCRIPT),
-                       ("whoami.py", WHOAMI_SCRIPT)):
+                       ("whoami.py", WHOAMI_SCRIPT),
+                       ("sleep1.py", SLEEP_SCRIPT)):
         dst = os.path.join(cgi_bin, name)
         with open(dst, "w") as f:
             f.write(text)
@@ -321,9 +404,12 @@ def module_for(server):
     """Path of the DSO a server kind needs, or None for static."""
     return {
         "mod_cgi": os.path.join(MODULES_DIR, "mod_cgi.so"),
+        "mod_cgid": os.path.join(MODULES_DIR, "mod_cgid.so"),
         "pycgi-exec": pycgi_module_path(),
         "pycgi-embedded": pycgi_module_path(),
+        "pycgi-daemon": pycgi_module_path(),
         "mod_wsgi": os.path.join(MODULES_DIR, "mod_wsgi.so"),
+        "mod_wsgi-daemon": os.path.join(MODULES_DIR, "mod_wsgi.so"),
         "mod_python": os.path.join(MODULES_DIR, "mod_python.so"),
     }.get(server)
 
@@ -342,30 +428,52 @@ LoadModule cgi_module %s
     AddHandler cgi-script .py
 </Directory>
 """ % (mod, cgi_bin)
-    if row.server in ("pycgi-exec", "pycgi-embedded"):
+    if row.server == "mod_cgid":
+        return """\
+LoadModule cgid_module %s
+ScriptSock "%s/run/cgid.sock"
+<Directory "%s">
+    Options +ExecCGI
+    AddHandler cgi-script .py
+</Directory>
+""" % (mod, work, cgi_bin)
+    if row.server.startswith("pycgi-"):
         mode = row.server.split("-")[1]
+        daemon = ""
+        if mode == "daemon":
+            daemon = DAEMON_CONF.get(row.workload, DAEMON_CONF["default"])
         return """\
 LoadModule pycgi_module %s
-<Directory "%s">
+%s<Directory "%s">
     Options +ExecCGI
     AddHandler pycgi-script .py
     PyCGIMode %s
 </Directory>
-""" % (mod, cgi_bin, mode)
-    if row.server == "mod_wsgi":
+""" % (mod, daemon, cgi_bin, mode)
+    if row.server in ("mod_wsgi", "mod_wsgi-daemon"):
         app = os.path.join(work, "wsgi", "app.wsgi")
-        # No WSGIDaemonProcess: the application runs embedded in the
-        # httpd children, in the main interpreter, as mod_pycgi does.
+        # mod_wsgi: no WSGIDaemonProcess, the application runs embedded
+        # in the httpd children, in the main interpreter, as mod_pycgi
+        # does.  mod_wsgi-daemon: one single-threaded daemon process per
+        # wrk connection, as our daemon runner has one worker per request.
+        daemon = ""
+        if row.server == "mod_wsgi-daemon":
+            daemon = """\
+WSGISocketPrefix {work}/run/wsgi
+WSGIDaemonProcess bench processes={n} threads=1
+WSGIProcessGroup bench
+""".format(work=work, n=WRK_CONNECTIONS)
         return """\
 LoadModule wsgi_module {mod}
-WSGIApplicationGroup %{{GLOBAL}}
+{daemon}WSGIApplicationGroup %{{GLOBAL}}
 WSGIScriptAlias /wsgi/hello {app} callable-object=hello
 WSGIScriptAlias /wsgi/form {app} callable-object=form
 WSGIScriptAlias /wsgi/json {app} callable-object=json_email
+WSGIScriptAlias /wsgi/whoami {app} callable-object=whoami
 <Directory "{wsgi}">
     Require all granted
 </Directory>
-""".format(mod=mod, app=app, wsgi=os.path.dirname(app))
+""".format(mod=mod, daemon=daemon, app=app, wsgi=os.path.dirname(app))
     if row.server == "mod_python":
         return """\
 LoadModule python_module %s
@@ -380,6 +488,7 @@ LoadModule python_module %s
 
 def write_config(row, work, port):
     mpm = row.mpm
+    mpmconf = SLEEP_MPM_CONF if row.workload == "sleep40" else MPM_CONF[mpm]
     user = ""
     if os.geteuid() == 0:
         user = "User %s\nGroup %s\n" % (RUN_USER, RUN_USER)
@@ -415,7 +524,7 @@ DocumentRoot "{work}/htdocs"
 </Directory>
 
 {snippet}""".format(name=row.name, work=work, port=port, user=user, mpm=mpm,
-                    mods=MODULES_DIR, mpmconf=MPM_CONF[mpm],
+                    mods=MODULES_DIR, mpmconf=mpmconf,
                     snippet=server_snippet(row, work))
     path = os.path.join(work, "conf", row.name + ".conf")
     with open(path, "w") as f:
@@ -437,6 +546,86 @@ def tail(path, lines=15):
             return "".join(f.readlines()[-lines:])
     except OSError as e:
         return "(cannot read %s: %s)\n" % (path, e)
+
+
+def last_line(path):
+    """The last non-empty line of a log without its [time] [module:level]
+    [pid] [client] prefixes, short enough for a table's note."""
+    lines = [x.strip() for x in tail(path, 50).splitlines() if x.strip()]
+    if not lines:
+        return ""
+    return re.sub(r"^(\[[^\]]*\]\s*)+", "", lines[-1])[:160]
+
+
+def proc_stat(pid):
+    """(comm, ppid, session id) of a live process, or None (also for a
+    zombie: it holds no memory and its parent or init will reap it)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            text = f.read()
+    except OSError:
+        return None
+    # comm may hold spaces and parentheses: it ends at the last ')'.
+    fields = text[text.rindex(")") + 2:].split()
+    if fields[0] == "Z":
+        return None
+    return text[text.index("(") + 1:text.rindex(")")], int(fields[1]), \
+        int(fields[3])
+
+
+def all_procs():
+    """{pid: (comm, ppid, session id)} of every live process."""
+    out = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            st = proc_stat(int(name))
+            if st:
+                out[int(name)] = st
+    return out
+
+
+def is_worker(pid, comm):
+    """A pycgi daemon worker: by its comm, or by argv[0] for a worker that
+    renamed only that."""
+    if comm == WORKER_COMM:
+        return True
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            argv0 = f.read().split(b"\0")[0].decode("latin-1").split()
+    except OSError:
+        return False
+    return bool(argv0) and os.path.basename(argv0[0]).startswith(WORKER_COMM)
+
+
+def daemon_workers(httpd):
+    """pids of the daemon workers of a running httpd: descendants of its
+    parent process or, should they have left the process tree, members
+    of the session we started httpd in."""
+    procs = all_procs()
+    children = {}
+    for pid, (comm, ppid, sid) in procs.items():
+        children.setdefault(ppid, []).append(pid)
+    found, todo = [], [httpd.proc.pid]
+    while todo:
+        for pid in children.get(todo.pop(), []):
+            todo.append(pid)
+            if is_worker(pid, procs[pid][0]):
+                found.append(pid)
+    if not found:
+        found = [pid for pid, (comm, ppid, sid) in procs.items()
+                 if sid == httpd.proc.pid and is_worker(pid, comm)]
+    return sorted(found)
+
+
+def vmrss_kb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 class Httpd:
@@ -472,6 +661,8 @@ class Httpd:
                 % (tail(self.stdout_path), tail(self.errlog)))
 
     def stop(self):
+        """Stop httpd; return the pids it left behind in its session
+        (killed by now)."""
         if self.proc.poll() is None:
             # SIGTERM makes the parent kill its children and exit.
             self.proc.send_signal(signal.SIGTERM)
@@ -482,6 +673,21 @@ class Httpd:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self.out.close()
+        # A helper that outlives the parent (a worker pool that left the
+        # process group, say) would load the CPUs under the next row.
+        deadline = time.monotonic() + 5
+        while True:
+            left = [pid for pid, (comm, ppid, sid) in all_procs().items()
+                    if sid == self.proc.pid]
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        return left
 
 
 def request(port, path, body=None):
@@ -502,7 +708,7 @@ def request(port, path, body=None):
 def url_path(row):
     if row.server == "static":
         return "/hello.html"
-    if row.server == "mod_wsgi":
+    if row.server.startswith("mod_wsgi"):
         return WSGI_PATH[row.workload]
     return CGI_PATH[row.workload]
 
@@ -528,36 +734,79 @@ def run_wrk(port, path, seconds, lua=None):
     return rps, non2xx, sockerr
 
 
+def ran_in_worker(pid, ppid, top):
+    """True if the script process pid, or failing that (it has ended) its
+    parent ppid, is a daemon worker or runs below one."""
+    for p in (pid, ppid):
+        while p > 1 and p != top:
+            st = proc_stat(p)
+            if st is None:
+                break
+            if is_worker(p, st[0]):
+                return True
+            p = st[1]
+    return False
+
+
 def check_runner(row, httpd):
     """Flag a pycgi row whose scripts do not run where the mode says.
 
     An embedded script runs inside an httpd child, so its parent is the
-    httpd parent process; an exec'd script's parent is the httpd child.
-    Without this a silent fallback to exec would be measured as embedded.
+    httpd parent process; an exec'd script's parent is the httpd child; a
+    daemon's script runs in (or below) a pycgi-worker process.  Without
+    this a silent fallback to another runner would be measured under the
+    wrong name.
     """
     try:
         status, text = request(httpd.port, "/cgi-bin/whoami.py")
-        m = re.search(r"ppid=(\d+)", text)
+        m = re.search(r"ppid=(\d+) pid=(\d+)", text)
     except (OSError, http.client.HTTPException) as e:
         status, m = str(e), None
     if status != 200 or not m:
         row.flag("runner probe failed (%s)" % status)
         return
-    embedded = int(m.group(1)) == httpd.proc.pid
-    if row.server == "pycgi-embedded" and not embedded:
+    ppid, pid = int(m.group(1)), int(m.group(2))
+    embedded = ppid == httpd.proc.pid
+    if row.server == "pycgi-daemon":
+        # Checked first: a worker forked by the httpd parent has the
+        # embedded runner's parent.
+        if not ran_in_worker(pid, ppid, httpd.proc.pid):
+            row.flag("script ran %s, not in a %s process"
+                     % ("embedded" if embedded else "in an httpd child",
+                        WORKER_COMM))
+    elif row.server == "pycgi-embedded" and not embedded:
         row.flag("script ran in a child process, not embedded")
     elif row.server == "pycgi-exec" and embedded:
         row.flag("script ran embedded, not exec")
 
 
+def check_wsgi_group(row, httpd):
+    """Flag a mod_wsgi row whose application does not run in the process
+    group (embedded: none) its name says."""
+    want = "bench" if row.server == "mod_wsgi-daemon" else ""
+    try:
+        status, text = request(httpd.port, "/wsgi/whoami")
+        m = re.search(r"process_group=(\S*)", text)
+    except (OSError, http.client.HTTPException) as e:
+        status, m = str(e), None
+    if status != 200 or not m:
+        row.flag("process group probe failed (%s)" % status)
+    elif m.group(1) != want:
+        row.flag("application ran in process group %r, not %r"
+                 % (m.group(1), want))
+
+
 def measure(row, work, seconds, warmup):
+    """Start a server for row, check its answer and its runner, measure
+    one round (wrk, or --sleep40's bursts), stop it."""
     mod = module_for(row.server)
     if mod and not os.path.exists(mod):
         row.status = "skipped"
         if row.server.startswith("pycgi"):
-            row.note = ("%s not found (run make, or set PYCGI_MODULE)" % mod)
+            row.reason = ("%s not found (run make, or set PYCGI_MODULE)"
+                          % mod)
         else:
-            row.note = "%s not installed" % mod
+            row.reason = "%s not installed" % mod
         return
 
     port = free_port()
@@ -567,8 +816,11 @@ def measure(row, work, seconds, warmup):
                   os.path.join(work, "logs", row.name + ".stdout"))
     try:
         if not httpd.wait_ready():
+            # A directive the module does not know yet (a runner still
+            # being built) ends here: the row fails, the run goes on.
             row.status = "failed"
-            row.note = "httpd did not start"
+            row.reason = "httpd did not start: %s" % (
+                last_line(httpd.stdout_path) or last_line(errlog))
             log("  %s: httpd did not start\n%s"
                 % (row.name, httpd.diagnostics()))
             return
@@ -580,74 +832,173 @@ def measure(row, work, seconds, warmup):
             status, text = None, str(e)
         if status != 200 or EXPECT[row.workload] not in text:
             row.status = "failed"
-            row.note = "bad answer (status %s)" % status
+            row.reason = "bad answer (status %s): %s" % (status,
+                                                         last_line(errlog))
             log("  %s: expected 200 and %r, got %s:\n%s\n%s"
                 % (row.name, EXPECT[row.workload], status, text[:500],
                    httpd.diagnostics()))
             return
         if row.server.startswith("pycgi"):
             check_runner(row, httpd)
-        lua = os.path.join(work, "post.lua") if body else None
-        # Let every child load what it lazily loads (interpreters, apps)
-        # before the clock starts.
-        try:
-            run_wrk(port, path, warmup, lua)
-            rps, non2xx, socket_errors = run_wrk(port, path, seconds, lua)
-            row.samples.append(rps)
-            row.non2xx += non2xx
-            row.socket_errors += socket_errors
-        except (RuntimeError, subprocess.TimeoutExpired) as e:
-            row.status = "failed"
-            row.note = "wrk failed"
-            log("  %s: %s\n%s" % (row.name, e, httpd.diagnostics()))
-            return
-        row.status = "ok"
-        if row.non2xx or row.socket_errors:
-            row.flag("%d non-2xx, %d socket errors"
-                     % (row.non2xx, row.socket_errors))
-            log("  %s: %s\n%s" % (row.name, row.note, httpd.diagnostics()))
+        elif row.server.startswith("mod_wsgi"):
+            check_wsgi_group(row, httpd)
+        if row.workload == "sleep40":
+            measure_sleep(row, httpd, path)
+        else:
+            measure_wrk(row, httpd, work, path, body, seconds, warmup)
     finally:
-        httpd.stop()
+        left = httpd.stop()
+        if left:
+            row.flag("%d process(es) outlived httpd (killed)" % len(left))
 
 
-def round_ratios(rows, server, ref_server):
-    """{(workload, mpm): [rps(server) / rps(ref_server) of each round]}:
-    each ratio compares two measurements made minutes apart at most."""
+def measure_wrk(row, httpd, work, path, body, seconds, warmup):
+    lua = os.path.join(work, "post.lua") if body else None
+    # Let every child load what it lazily loads (interpreters, apps)
+    # before the clock starts.
+    try:
+        run_wrk(httpd.port, path, warmup, lua)
+        rps, non2xx, socket_errors = run_wrk(httpd.port, path, seconds, lua)
+        row.samples.append(rps)
+        row.non2xx += non2xx
+        row.socket_errors += socket_errors
+    except (RuntimeError, subprocess.TimeoutExpired) as e:
+        row.status = "failed"
+        row.reason = "wrk failed"
+        log("  %s: %s\n%s" % (row.name, e, httpd.diagnostics()))
+        return
+    row.status = "ok"
+    if row.server == "pycgi-daemon" and row.workload == "hello":
+        # What one warm worker costs, once the last request has ended.
+        time.sleep(0.5)
+        rss = [kb for kb in map(vmrss_kb, daemon_workers(httpd)) if kb]
+        row.workers = len(rss)
+        if rss:
+            row.worker_rss.append(statistics.median(rss))
+    if row.non2xx or row.socket_errors:
+        row.flag("%d non-2xx, %d socket errors"
+                 % (row.non2xx, row.socket_errors))
+        log("  %s: %s\n%s" % (row.name, row.note, httpd.diagnostics()))
+
+
+def burst(port, path, n):
+    """n clients, one GET each, all let go at once; returns (seconds
+    until the last one has its answer, the failed answers)."""
+    go = threading.Barrier(n + 1, timeout=30)
+    done = [0.0] * n
+    bad = []
+
+    def client(i):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        try:
+            go.wait()
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            text = resp.read().decode("utf-8", "replace")
+            if resp.status != 200 or EXPECT["sleep40"] not in text:
+                bad.append(resp.status)
+        except (OSError, http.client.HTTPException,
+                threading.BrokenBarrierError) as e:
+            bad.append(str(e))
+        finally:
+            done[i] = time.monotonic()
+            conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    go.wait()
+    t0 = time.monotonic()
+    for t in threads:
+        t.join()
+    return max(done) - t0, bad
+
+
+def measure_sleep(row, httpd, path):
+    """Two bursts: the first finds the runner as the check requests left
+    it (a daemon may start its workers on demand), the second warm."""
+    for samples in (row.cold, row.samples):
+        wall, bad = burst(httpd.port, path, SLEEP_CLIENTS)
+        samples.append(wall)
+        row.non2xx += len(bad)
+        if bad:
+            log("  %s: %d failed: %s\n%s" % (row.name, len(bad), bad[:5],
+                                             httpd.diagnostics()))
+    row.status = "ok"
+    if row.non2xx:
+        row.flag("%d failed requests" % row.non2xx)
+
+
+def round_ratios(rows, server, ref_server, same_mpm=False, attr="samples"):
+    """{(workload, mpm): [figure(server) / figure(ref_server) of each
+    round]}: each ratio compares two measurements made minutes apart at
+    most.  The reference is the prefork row of the workload, or with
+    same_mpm the row of the same MPM; attr names the figures."""
     out = {}
-    refs = {r.workload: r for r in rows
-            if r.server == ref_server and r.mpm == "prefork"
-            and r.status == "ok"}
+    refs = {(r.workload, r.mpm): r for r in rows
+            if r.server == ref_server and r.status == "ok"}
     for r in rows:
-        ref = refs.get(r.workload)
+        ref = refs.get((r.workload, r.mpm if same_mpm else "prefork"))
         if r.server == server and r.status == "ok" and ref:
-            n = min(len(r.samples), len(ref.samples))
-            out[(r.workload, r.mpm)] = [r.samples[i] / ref.samples[i]
+            mine, theirs = getattr(r, attr), getattr(ref, attr)
+            n = min(len(mine), len(theirs))
+            out[(r.workload, r.mpm)] = [mine[i] / theirs[i]
                                         for i in range(n)]
     return out
 
 
 def compute_ratios(rows):
     """Ratios against the prefork mod_cgi and mod_wsgi rows of the same
-    workload measured in this run (medians of the rounds)."""
+    workload measured in this run (medians of the rounds); for the pycgi
+    daemon rows also against the prefork mod_wsgi daemon row and against
+    the pycgi embedded row of the same MPM."""
     for r in rows:
         if r.status == "ok" and r.samples:
             r.rps = statistics.median(r.samples)
-    base = {}
-    for r in rows:
-        if r.status == "ok" and r.mpm == "prefork":
-            base[(r.workload, r.server)] = r.rps
+    med = {(r.workload, r.server, r.mpm): r.rps
+           for r in rows if r.status == "ok"}
+
+    def ratio(r, server, mpm="prefork"):
+        ref = med.get((r.workload, server, mpm))
+        return r.rps / ref if ref else None
+
     for r in rows:
         if r.status != "ok":
             continue
-        cgi = base.get((r.workload, "mod_cgi"))
-        wsgi = base.get((r.workload, "mod_wsgi"))
-        r.ratio_cgi = r.rps / cgi if cgi else None
-        r.ratio_wsgi = r.rps / wsgi if wsgi else None
+        r.ratio_cgi = ratio(r, "mod_cgi")
+        r.ratio_wsgi = ratio(r, "mod_wsgi")
+        if r.server == "pycgi-daemon":
+            r.ratio_wsgi_daemon = ratio(r, "mod_wsgi-daemon")
+            r.ratio_embedded = ratio(r, "pycgi-embedded", r.mpm)
 
 
 def fmt_ratio(x):
     # Three significant digits: 272x, 1.07x, 0.00812x.
     return "-" if x is None else "%.3gx" % x
+
+
+def fmt_range(ratios):
+    """Lowest and highest round of a list of per-round ratios."""
+    if not ratios or len(ratios) < 2:
+        return "-"
+    return "%.2f-%.2fx" % (min(ratios), max(ratios))
+
+
+def print_cells(head, lines, align):
+    """A table: every column padded to its widest cell, but the last (a
+    free-form note)."""
+    k = len(align)
+    widths = [max(len(x[i]) for x in [head] + lines) for i in range(k)]
+
+    def fmt(cells):
+        out = "  ".join("%*s" % (-w if a == "<" else w, c)
+                        for c, w, a in zip(cells[:k], widths, align))
+        return (out + "  " + cells[k]).rstrip()
+
+    log(fmt(head))
+    log("  ".join("-" * w for w in widths))
+    for line in lines:
+        log(fmt(line))
 
 
 def print_table(rows):
@@ -663,19 +1014,8 @@ def print_table(rows):
         lines.append((r.title, r.mpm, rps, spread, fmt_ratio(r.ratio_cgi),
                       fmt_ratio(r.ratio_wsgi),
                       str(r.non2xx) if r.status == "ok" else "-", r.note))
-    widths = [max(len(x[i]) for x in [head] + lines) for i in range(7)]
-    align = ["<", "<", ">", ">", ">", ">", ">"]
-
-    def fmt(cells):
-        out = "  ".join("%*s" % (-w if a == "<" else w, c)
-                        for c, w, a in zip(cells[:7], widths, align))
-        return (out + "  " + cells[7]).rstrip()
-
     log("")
-    log(fmt(head))
-    log("  ".join("-" * w for w in widths))
-    for line in lines:
-        log(fmt(line))
+    print_cells(head, lines, "<<>>>>>")
     per_round = round_ratios(rows, "pycgi-embedded", "mod_wsgi")
     if per_round and max(len(v) for v in per_round.values()) > 1:
         log("\npycgi embedded / mod_wsgi embedded (prefork), round by round:")
@@ -683,21 +1023,111 @@ def print_table(rows):
             log("  %-6s %-8s %s   (min %.2fx)"
                 % (workload, mpm, " ".join("%.2fx" % x for x in ratios),
                    min(ratios)))
+    print_daemon_table(rows)
+
+
+def print_daemon_table(rows):
+    """The daemon runner against its two references, with its goals."""
+    daemon = [r for r in rows if r.server == "pycgi-daemon"]
+    if not daemon:
+        return
+    vs_wd = round_ratios(rows, "pycgi-daemon", "mod_wsgi-daemon")
+    vs_emb = round_ratios(rows, "pycgi-daemon", "pycgi-embedded",
+                          same_mpm=True)
+    head = ("scenario", "MPM", "req/s", "x mod_wsgi daemon", "rounds",
+            "x embedded", "rounds", "idle worker", "goals (hello)")
+    lines = []
+    for r in daemon:
+        key = (r.workload, r.mpm)
+        rss = goals = "-"
+        if r.workload == "hello" and r.status == "ok":
+            mb = (statistics.median(r.worker_rss) / 1024
+                  if r.worker_rss else None)
+            rss = "%.1f MB (%d)" % (mb, r.workers) if mb else "n/a"
+            checks = (("x mod_wsgi daemon", r.ratio_wsgi_daemon,
+                       lambda x: x >= GOAL_VS_WSGI_DAEMON),
+                      ("x embedded", r.ratio_embedded,
+                       lambda x: x >= GOAL_VS_EMBEDDED),
+                      ("VmRSS", mb, lambda x: x <= GOAL_WORKER_RSS_MB))
+            missed = [what for what, x, ok in checks
+                      if x is not None and not ok(x)]
+            unknown = [what for what, x, ok in checks if x is None]
+            goals = ("MISSED: " + ", ".join(missed) if missed
+                     else "met" if not unknown
+                     else "met, unknown: " + ", ".join(unknown))
+        lines.append((r.title, r.mpm,
+                      "%.1f" % r.rps if r.rps is not None else r.status,
+                      fmt_ratio(r.ratio_wsgi_daemon),
+                      fmt_range(vs_wd.get(key)),
+                      fmt_ratio(r.ratio_embedded),
+                      fmt_range(vs_emb.get(key)), rss, goals))
+    log("\npycgi daemon against mod_wsgi daemon (prefork, %d processes x 1 "
+        "thread) and pycgi embedded\n(same MPM): medians, lowest-highest "
+        "round.  idle worker: median VmRSS of the pycgi-worker\nprocesses "
+        "after the load (how many).  Goals for hello: x mod_wsgi daemon >= "
+        "%.2g, x embedded >= %.2g,\nidle worker <= %d MB."
+        % (WRK_CONNECTIONS, GOAL_VS_WSGI_DAEMON, GOAL_VS_EMBEDDED,
+           GOAL_WORKER_RSS_MB))
+    print_cells(head, lines, "<<>>>>>>")
+
+
+def print_sleep_table(rows):
+    """--sleep40: seconds until the last of the clients had its answer."""
+    def secs(xs):
+        return "%.2f s" % statistics.median(xs) if xs else "-"
+
+    cold = round_ratios(rows, "pycgi-daemon", "mod_cgid", same_mpm=True,
+                        attr="cold")
+    warm = round_ratios(rows, "pycgi-daemon", "mod_cgid", same_mpm=True)
+    ref = {r.mpm: r for r in rows
+           if r.server == "mod_cgid" and r.status == "ok"}
+    head = ("scenario", "MPM", "cold burst", "warm burst", "warm rounds",
+            "x mod_cgid cold", "x mod_cgid warm", "failed", "note")
+    lines = []
+    for r in rows:
+        c = ref.get(r.mpm)
+        rc = rw = None
+        if r.status == "ok" and c:
+            rc = statistics.median(r.cold) / statistics.median(c.cold)
+            rw = statistics.median(r.samples) / statistics.median(c.samples)
+        lines.append((r.title, r.mpm,
+                      secs(r.cold) if r.status == "ok" else r.status,
+                      secs(r.samples) if r.status == "ok" else "-",
+                      " ".join("%.2f" % x for x in r.samples) or "-",
+                      fmt_ratio(rc), fmt_ratio(rw),
+                      str(r.non2xx) if r.status == "ok" else "-", r.note))
+    log("\n%d clients at once, one GET each of a script that sleeps 1 s: "
+        "seconds until the last answer\n(median of the rounds).  cold: the "
+        "first burst after start, warm: the second." % SLEEP_CLIENTS)
+    print_cells(head, lines, "<<>>>>>>")
+    for mpm in sorted(set(k[1] for k in warm)):
+        c, w = cold[("sleep40", mpm)], warm[("sleep40", mpm)]
+        verdict = ("met" if max(statistics.median(c), statistics.median(w))
+                   <= GOAL_SLEEP_VS_CGID else "MISSED")
+        log("pycgi daemon / mod_cgid (%s), round by round: cold %s, warm %s;"
+            " goal <= %.2gx: %s"
+            % (mpm, " ".join("%.2fx" % x for x in c),
+               " ".join("%.2fx" % x for x in w), GOAL_SLEEP_VS_CGID, verdict))
 
 
 def write_tsv(rows, path):
+    def num(x, fmt="%.3f"):
+        return fmt % x if x is not None else ""
+
     with open(path, "w") as f:
         f.write("workload\tserver\tmpm\treq_per_s\tratio_mod_cgi\t"
                 "ratio_mod_wsgi\tnon_2xx\tsocket_errors\tstatus\tnote\t"
-                "round_samples\n")
+                "round_samples\tratio_mod_wsgi_daemon\tratio_embedded\t"
+                "worker_rss_kb\n")
         for r in rows:
             f.write("\t".join([
-                r.workload, r.server, r.mpm,
-                "%.2f" % r.rps if r.rps is not None else "",
-                "%.3f" % r.ratio_cgi if r.ratio_cgi is not None else "",
-                "%.3f" % r.ratio_wsgi if r.ratio_wsgi is not None else "",
+                r.workload, r.server, r.mpm, num(r.rps, "%.2f"),
+                num(r.ratio_cgi), num(r.ratio_wsgi),
                 str(r.non2xx), str(r.socket_errors), r.status, r.note,
                 ",".join("%.1f" % x for x in r.samples),
+                num(r.ratio_wsgi_daemon), num(r.ratio_embedded),
+                num(statistics.median(r.worker_rss) if r.worker_rss
+                    else None, "%d"),
             ]) + "\n")
 
 
@@ -770,6 +1200,12 @@ def main(argv=None):
                          "(default: next to this script)")
     ap.add_argument("--keep", action="store_true",
                     help="keep the temporary directory (configs, logs)")
+    ap.add_argument("--sleep40", action="store_true",
+                    help="instead of the table: %d clients at once, each "
+                         "requesting a script that sleeps 1 s, under event "
+                         "(mod_cgid, pycgi daemon, pycgi embedded); reports "
+                         "the wall time until all are answered and writes "
+                         "no files" % SLEEP_CLIENTS)
     args = ap.parse_args(argv)
 
     if args.duration < 1:
@@ -779,21 +1215,23 @@ def main(argv=None):
     rounds = 1 if args.quick else args.rounds
     seconds = 3 if args.quick else args.duration
     warmup = 1 if args.quick else 2
-    for tool in (HTTPD, WRK):
+    for tool in (HTTPD,) if args.sleep40 else (HTTPD, WRK):
         if not shutil.which(tool):
             sys.exit("bench.py: %s not found" % tool)
 
-    rows = [Row(*spec) for spec in ROWS]
+    rows = [Row(*spec) for spec in (SLEEP_ROWS if args.sleep40 else ROWS)]
     if args.only:
         rows = [r for r in rows if any(t in r.name for t in args.only)]
 
     work = make_workdir()
     try:
         populate(work)
-        log("mod_pycgi benchmark: %s, Python %s, wrk -t%d -c%d -d%ds, "
-            "%d round(s), %d CPUs"
-            % (httpd_version(), sys.version.split()[0], WRK_THREADS,
-               WRK_CONNECTIONS, seconds, rounds, os.cpu_count()))
+        load = ("%d clients x sleep 1 s" % SLEEP_CLIENTS if args.sleep40
+                else "wrk -t%d -c%d -d%ds" % (WRK_THREADS, WRK_CONNECTIONS,
+                                               seconds))
+        log("mod_pycgi benchmark: %s, Python %s, %s, %d round(s), %d CPUs"
+            % (httpd_version(), sys.version.split()[0], load, rounds,
+               os.cpu_count()))
         log("mod_pycgi module: %s%s" % (
             pycgi_module_path(),
             "" if os.path.exists(pycgi_module_path()) else " (missing)"))
@@ -805,13 +1243,27 @@ def main(argv=None):
                 if r.status in ("failed", "skipped"):
                     continue
                 log("%-32s %-8s ..." % (r.title, r.mpm))
-                measure(r, work, seconds, warmup)
-                if r.status == "ok":
-                    log("  %.1f req/s  %s" % (r.samples[-1], r.note))
-                else:
+                try:
+                    measure(r, work, seconds, warmup)
+                except Exception as e:
+                    # A bug here, or a server we cannot talk to, costs
+                    # this row, not the run.
+                    r.status = "failed"
+                    r.reason = "bench error: %s: %s" % (type(e).__name__, e)
+                    log(traceback.format_exc())
+                if r.status != "ok":
                     log("  %s: %s" % (r.status, r.note))
+                elif r.workload == "sleep40":
+                    log("  %.2f s cold, %.2f s warm  %s"
+                        % (r.cold[-1], r.samples[-1], r.note))
+                else:
+                    log("  %.1f req/s  %s" % (r.samples[-1], r.note))
 
         compute_ratios(rows)
+        if args.sleep40:
+            print_sleep_table(rows)
+            return 1 if any(r.status == "failed" or r.flags
+                            for r in rows) else 0
         print_table(rows)
         os.makedirs(args.out_dir, exist_ok=True)
         tsv = os.path.join(args.out_dir, "results.tsv")

@@ -17,6 +17,7 @@
 #include "apr_thread_proc.h"
 #include "apr_file_io.h"
 #include "apr_optional.h"
+#include "apr_atomic.h"
 
 #define APR_WANT_STRFUNC
 #define APR_WANT_MEMFUNC

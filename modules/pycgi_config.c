@@ -47,10 +47,13 @@ const char *pycgi_config_set_mode(cmd_parms *cmd, void *dconf, const char *arg)
     else if (!strcasecmp(arg, "auto")) {
         d->mode = PYCGI_MODE_AUTO;
     }
+    else if (!strcasecmp(arg, "daemon")) {
+        d->mode = PYCGI_MODE_DAEMON;
+    }
     else {
         return apr_pstrcat(cmd->pool, cmd->cmd->name,
-                           " must be one of exec, embedded or auto, not '",
-                           arg, "'", NULL);
+                           " must be one of exec, daemon, embedded or auto, "
+                           "not '", arg, "'", NULL);
     }
     /* Moving scripts into the server process is a power of whoever may
      * turn on ExecCGI, no one else: AllowOverride Options=Indexes lets a
@@ -107,7 +110,7 @@ static const char *pycgi_config_count(cmd_parms *cmd, const char *arg,
 {
     const char *err = ap_check_cmd_context(cmd, context);
     char *end;
-    long v;
+    long v = 0;
 
     if (err) {
         return err;
@@ -124,7 +127,7 @@ static const char *pycgi_config_count(cmd_parms *cmd, const char *arg,
 const char *pycgi_config_set_logbytes(cmd_parms *cmd, void *dummy,
                                       const char *arg)
 {
-    long v;
+    long v = 0;
     const char *err = pycgi_config_count(cmd, arg, NOT_IN_DIR_CONTEXT,
                                          LONG_MAX, &v);
 
@@ -138,7 +141,7 @@ const char *pycgi_config_set_logbytes(cmd_parms *cmd, void *dummy,
 const char *pycgi_config_set_bufbytes(cmd_parms *cmd, void *dummy,
                                       const char *arg)
 {
-    long v;
+    long v = 0;
     const char *err = pycgi_config_count(cmd, arg, NOT_IN_DIR_CONTEXT,
                                          APR_INT32_MAX, &v);
 
@@ -152,7 +155,7 @@ const char *pycgi_config_set_bufbytes(cmd_parms *cmd, void *dummy,
 const char *pycgi_config_set_max_requests(cmd_parms *cmd, void *dummy,
                                           const char *arg)
 {
-    long v;
+    long v = 0;
     /* Per process, so per server as a whole: not per virtual host. */
     const char *err = pycgi_config_count(cmd, arg, GLOBAL_ONLY,
                                          APR_INT32_MAX, &v);
@@ -235,5 +238,89 @@ const char *pycgi_config_set_compat(cmd_parms *cmd, void *dummy,
     else {
         return "PyCGICompatModules must be Auto or Always";
     }
+    return NULL;
+}
+
+/* --- daemon pools ---------------------------------------------------- */
+
+static apr_array_header_t *pycgi_config_pools;
+
+void pycgi_config_pre_config(apr_pool_t *pconf)
+{
+    pycgi_config_pools = apr_array_make(pconf, 4, sizeof(char *));
+}
+
+apr_array_header_t *pycgi_config_pool_names(void)
+{
+    return pycgi_config_pools;
+}
+
+const char *pycgi_config_set_pool(cmd_parms *cmd, void *dconf,
+                                  const char *arg)
+{
+    const char *c;
+    int i;
+
+    /* The name becomes part of log lines and the status page: keep it
+     * to a plain word. */
+    for (c = arg; *c; c++) {
+        if (!apr_isalnum(*c) && !strchr("._-", *c)) {
+            return apr_pstrcat(cmd->pool, cmd->cmd->name, ": '", arg,
+                               "' is not a pool name (letters, digits, "
+                               "'.', '_' and '-')", NULL);
+        }
+    }
+    if (!*arg || strlen(arg) > 64) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           " needs a name of 1 to 64 characters", NULL);
+    }
+    if (cmd->path) {
+        ((pycgi_dir_conf *)dconf)->pool = arg;
+    }
+    else {
+        pycgi_sconf(cmd->server)->pool = arg;
+    }
+    for (i = 0; i < pycgi_config_pools->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(pycgi_config_pools, i, char *), arg)) {
+            return NULL;
+        }
+    }
+    APR_ARRAY_PUSH(pycgi_config_pools, const char *) = arg;
+    return NULL;
+}
+
+/* The count directives of the daemon pools share one setter; the
+ * command table's cmd_data says which field (and whether it is
+ * server-wide only). */
+const char *pycgi_config_set_daemon_count(cmd_parms *cmd, void *dummy,
+                                          const char *arg)
+{
+    pycgi_server_conf *s = pycgi_sconf(cmd->server);
+    const char *which = cmd->cmd->cmd_data;
+    long v = 0, max = 1000000;
+    const char *err;
+    int global = !strcmp(which, "total");
+
+    (void)dummy;
+    if (!strcmp(which, "workers") || global) {
+        max = PYCGI_POOL_MAX_WORKERS;
+    }
+    err = pycgi_config_count(cmd, arg, global ? GLOBAL_ONLY
+                                              : NOT_IN_DIR_CONTEXT, max, &v);
+    if (err) {
+        return err;
+    }
+    if ((!strcmp(which, "workers") || global || !strcmp(which, "queue"))
+        && v < 1) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           " must be at least 1", NULL);
+    }
+    if (!strcmp(which, "workers")) s->pool_workers = (int)v;
+    else if (global) s->total_workers = (int)v;
+    else if (!strcmp(which, "idle")) s->idle_timeout = (int)v;
+    else if (!strcmp(which, "requests")) s->daemon_requests = (int)v;
+    else if (!strcmp(which, "memory")) s->memory_mb = (int)v;
+    else if (!strcmp(which, "queue")) s->queue_size = (int)v;
+    else if (!strcmp(which, "queuetimeout")) s->queue_timeout = (int)v;
     return NULL;
 }

@@ -19,6 +19,17 @@
 #define PYCGI_MODE_EXEC      1
 #define PYCGI_MODE_EMBEDDED  2
 #define PYCGI_MODE_AUTO      3
+#define PYCGI_MODE_DAEMON    4
+
+/* Daemon pool defaults (see docs/directives.md). */
+#define PYCGI_POOL_MAX_WORKERS       256  /* = PYCGI_POOL_MAX_SLOTS */
+#define PYCGI_DEFAULT_POOL_WORKERS   8
+#define PYCGI_DEFAULT_TOTAL_WORKERS  32
+#define PYCGI_DEFAULT_IDLE_TIMEOUT   300
+#define PYCGI_DEFAULT_DAEMON_REQUESTS 10000
+#define PYCGI_DEFAULT_MEMORY_MB      256
+#define PYCGI_DEFAULT_QUEUE_SIZE     100
+#define PYCGI_DEFAULT_QUEUE_TIMEOUT  30
 
 /* mod_cgi's ScriptLog defaults, kept so that the same config logs the
  * same amount. */
@@ -28,6 +39,7 @@
 typedef struct {
     int mode;                   /* PYCGI_MODE_*, or UNSET (= auto) */
     apr_interval_time_t timeout;/* CGIScriptTimeout; UNSET = server Timeout */
+    const char *pool;           /* PyCGIDaemonPool; NULL = the vhost's own */
 } pycgi_dir_conf;
 
 typedef struct {
@@ -39,6 +51,15 @@ typedef struct {
     int allow_embedded;         /* PyCGIAllowEmbedded */
     apr_array_header_t *owners; /* PyCGIEmbedOwners uids (apr_uid_t) */
     int compat_first;           /* PyCGICompatModules Always */
+    /* Daemon pools of this virtual host (UNSET = default). */
+    const char *pool;           /* PyCGIDaemonPool at server/vhost level */
+    int pool_workers;           /* PyCGIDaemonMaxWorkers */
+    int total_workers;          /* PyCGIDaemonMaxTotal (main server only) */
+    int idle_timeout;           /* PyCGIDaemonIdleTimeout, seconds */
+    int daemon_requests;        /* PyCGIDaemonMaxRequests, 0 = never */
+    int memory_mb;              /* PyCGIDaemonMemoryLimit, 0 = none */
+    int queue_size;             /* PyCGIDaemonQueueSize */
+    int queue_timeout;          /* PyCGIDaemonQueueTimeout, seconds */
 } pycgi_server_conf;
 
 /* Effective values: resolve UNSET to the documented default. */
@@ -48,6 +69,13 @@ apr_interval_time_t pycgi_config_timeout(const pycgi_dir_conf *d,
 long pycgi_config_logbytes(const pycgi_server_conf *s);
 int pycgi_config_bufbytes(const pycgi_server_conf *s);
 int pycgi_config_allow_embedded(const pycgi_server_conf *s);
+/* A daemon limit: the value, or `def` when UNSET. */
+#define pycgi_config_or(v, def) ((v) == PYCGI_UNSET ? (def) : (v))
+
+/* Every pool name PyCGIDaemonPool mentioned while reading the config
+ * (char *, from the config pool); emptied by pre_config. */
+apr_array_header_t *pycgi_config_pool_names(void);
+void pycgi_config_pre_config(apr_pool_t *pconf);
 
 #define pycgi_dconf(r) \
     ((pycgi_dir_conf *)ap_get_module_config((r)->per_dir_config, &pycgi_module))
@@ -74,5 +102,9 @@ const char *pycgi_config_add_owner(cmd_parms *cmd, void *dummy,
                                    const char *arg);
 const char *pycgi_config_set_compat(cmd_parms *cmd, void *dummy,
                                     const char *arg);
+const char *pycgi_config_set_pool(cmd_parms *cmd, void *dconf,
+                                  const char *arg);
+const char *pycgi_config_set_daemon_count(cmd_parms *cmd, void *dummy,
+                                          const char *arg);
 
 #endif /* PYCGI_CONFIG_H */

@@ -8,6 +8,7 @@
 #include "pycgi_runner.h"
 #include "pycgi_exec.h"
 #include "pycgi_embed.h"
+#include "pycgi_daemon.h"
 #include "pycgi_interp.h"
 #include "pycgi_parse.h"
 #include "unixd.h"
@@ -241,26 +242,25 @@ void pycgi_runner_child_init(apr_pool_t *pchild)
     }
 }
 
-/* The choice for a script that may run in Python: PyCGIMode, then the
- * policies that keep a script in a process of its own. */
-int pycgi_runner_choose(request_rec *r, pycgi_dir_conf *dconf, int nph,
-                        int *runner)
+static int pycgi_runner_suexec(request_rec *r)
+{
+    return ap_unixd_config.suexec_enabled && ap_run_get_suexec_identity(r);
+}
+
+/* PyCGIMode embedded (and auto, when it picks embedded): the policies
+ * that keep a script out of the server process.  Sets *runner, or
+ * returns the status of a request that must not run. */
+static int pycgi_runner_embedded(request_rec *r, int mode, int *runner,
+                                 const char **why)
 {
     pycgi_server_conf *sconf = pycgi_sconf(r->server);
-    int mode = pycgi_config_mode(dconf);
-    const char *why;
     int embed;
 
-    (void)nph;
-    if (mode == PYCGI_MODE_EXEC) {
-        why = "PyCGIMode exec";
+    if (!pycgi_config_allow_embedded(sconf)) {
+        *why = "PyCGIAllowEmbedded Off";
         embed = 0;
     }
-    else if (!pycgi_config_allow_embedded(sconf)) {
-        why = "PyCGIAllowEmbedded Off";
-        embed = 0;
-    }
-    else if (ap_unixd_config.suexec_enabled && ap_run_get_suexec_identity(r)) {
+    else if (pycgi_runner_suexec(r)) {
         /* The script must run as its own user: only exec + suexec can
          * do that.  Asking for embedded here is an error, never a
          * silent downgrade to the server's identity. */
@@ -270,18 +270,18 @@ int pycgi_runner_choose(request_rec *r, pycgi_dir_conf *dconf, int nph,
                                          "PyCGIMode embedded refused: suexec "
                                          "applies to this request");
         }
-        why = "suexec applies";
+        *why = "suexec applies";
         embed = 0;
     }
     else if (!pycgi_runner_owner_ok(r, sconf)) {
-        why = "script owner not in PyCGIEmbedOwners";
+        *why = "script owner not in PyCGIEmbedOwners";
         embed = 0;
     }
     else if (mode == PYCGI_MODE_AUTO && pycgi_runner_rlimited(r)) {
         /* RLimitCPU/MEM/NPROC bound a CGI process; inside the server
          * they cannot apply, so auto keeps such scripts in a process.
          * (An explicit "embedded" is the admin's choice, documented.) */
-        why = "RLimit* applies";
+        *why = "RLimit* applies";
         embed = 0;
     }
     else {
@@ -291,7 +291,7 @@ int pycgi_runner_choose(request_rec *r, pycgi_dir_conf *dconf, int nph,
          * it (500), and so must we. */
         int kind, executable;
 
-        pycgi_runner_lookup(r, &kind, &executable, &why);
+        pycgi_runner_lookup(r, &kind, &executable, why);
         embed = executable && (mode == PYCGI_MODE_EMBEDDED
                                ? kind != PYCGI_SCRIPT_OTHER
                                : kind == PYCGI_SCRIPT_OURS);
@@ -304,10 +304,68 @@ int pycgi_runner_choose(request_rec *r, pycgi_dir_conf *dconf, int nph,
                                          "embedded Python interpreter is not "
                                          "available");
         }
-        why = "interpreter not available";
+        *why = "interpreter not available";
         embed = 0;
     }
     *runner = embed ? PYCGI_RUNNER_EMBEDDED : PYCGI_RUNNER_EXEC;
+    return OK;
+}
+
+/* PyCGIMode daemon (and auto, when it picks daemon). */
+static int pycgi_runner_daemon(request_rec *r, int mode, int *runner,
+                               const char **why)
+{
+    int kind, executable, daemon;
+
+    if (pycgi_runner_suexec(r)) {
+        /* Workers run as httpd's User: a script that must run as its
+         * own user runs exec, under suexec. */
+        *why = "suexec applies";
+        daemon = 0;
+    }
+    else if (mode == PYCGI_MODE_AUTO && pycgi_runner_rlimited(r)) {
+        /* A worker serves many requests: RLimit* could not bound one. */
+        *why = "RLimit* applies";
+        daemon = 0;
+    }
+    else {
+        pycgi_runner_lookup(r, &kind, &executable, why);
+        daemon = executable && (mode == PYCGI_MODE_DAEMON
+                                ? kind != PYCGI_SCRIPT_OTHER
+                                : kind == PYCGI_SCRIPT_OURS);
+    }
+    if (daemon && !pycgi_daemon_available(r)) {
+        if (mode == PYCGI_MODE_DAEMON) {
+            return pycgi_log_scripterror(r, HTTP_SERVICE_UNAVAILABLE, 0,
+                                         PYCGI_LOGNO(0607),
+                                         "the daemon runner is not "
+                                         "available");
+        }
+        *why = "daemon runner not available";
+        daemon = 0;
+    }
+    *runner = daemon ? PYCGI_RUNNER_DAEMON : PYCGI_RUNNER_EXEC;
+    return OK;
+}
+
+int pycgi_runner_choose(request_rec *r, pycgi_dir_conf *dconf, int nph,
+                        int *runner)
+{
+    int mode = pycgi_config_mode(dconf);
+    const char *why = "PyCGIMode exec";
+    int status = OK;
+
+    (void)nph;
+    *runner = PYCGI_RUNNER_EXEC;
+    if (mode == PYCGI_MODE_DAEMON) {
+        status = pycgi_runner_daemon(r, mode, runner, &why);
+    }
+    else if (mode != PYCGI_MODE_EXEC) {
+        status = pycgi_runner_embedded(r, mode, runner, &why);
+    }
+    if (status != OK) {
+        return status;
+    }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, PYCGI_LOGNO(0603)
                   "%s runs %s (%s)", r->filename, pycgi_runner_name(*runner),
                   why);
@@ -321,6 +379,8 @@ const char *pycgi_runner_name(int runner)
         return "exec";
     case PYCGI_RUNNER_EMBEDDED:
         return "embedded";
+    case PYCGI_RUNNER_DAEMON:
+        return "daemon";
     default:
         return "idle";
     }
@@ -332,6 +392,8 @@ int pycgi_runner_run(request_rec *r, int runner, int nph,
     switch (runner) {
     case PYCGI_RUNNER_EMBEDDED:
         return pycgi_embed_run(r, nph, timeout);
+    case PYCGI_RUNNER_DAEMON:
+        return pycgi_daemon_run(r, nph, timeout);
     default:
         return pycgi_exec_run(r, nph, timeout);
     }

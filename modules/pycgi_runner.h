@@ -13,6 +13,7 @@
 #define PYCGI_RUNNER_NONE     0
 #define PYCGI_RUNNER_EXEC     1
 #define PYCGI_RUNNER_EMBEDDED 2
+#define PYCGI_RUNNER_DAEMON   3
 
 /* Choose the runner for r (the environment is built already): sets
  * *runner and returns OK, or returns the HTTP error status (logged) of

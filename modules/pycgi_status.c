@@ -4,6 +4,7 @@
  * pycgi_status.c -- shared-memory counters and the status page.
  */
 #include "pycgi_status.h"
+#include "pycgi_pool.h"
 #include "apr_shm.h"
 #include "apr_atomic.h"
 #include <unistd.h>
@@ -106,6 +107,9 @@ void pycgi_status_begin(request_rec *r, int runner)
         s->embedded_requests++;
         apr_atomic_inc32(&pycgi_status_hdr->embedded_requests);
     }
+    else if (runner == PYCGI_RUNNER_DAEMON) {
+        /* Counted per pool (pycgi_pool_stats), not per child. */
+    }
     else {
         s->exec_requests++;
         apr_atomic_inc32(&pycgi_status_hdr->exec_requests);
@@ -155,6 +159,128 @@ static long pycgi_status_rss(request_rec *r, apr_uint32_t pid)
     buf[len] = '\0';
     p = strstr(buf, "VmRSS:");
     return p ? atol(p + 6) : -1;
+}
+
+static const char *pycgi_status_slot_state(apr_uint32_t state)
+{
+    switch (state) {
+    case PYCGI_SLOT_STARTING:
+        return "starting";
+    case PYCGI_SLOT_IDLE:
+        return "idle";
+    case PYCGI_SLOT_BUSY:
+        return "busy";
+    case PYCGI_SLOT_EXITING:
+        return "exiting";
+    default:
+        return "free";
+    }
+}
+
+/* The daemon pools: counters (ours) and worker slots (written by the
+ * workers: copied, bounded and escaped before use). */
+static void pycgi_status_pools(request_rec *r, int autofmt)
+{
+    pycgi_pool_table *t = pycgi_pool_table_get();
+    apr_time_t now = apr_time_now();
+    int i;
+    apr_uint32_t k, j;
+
+    if (!t) {
+        ap_rputs(autofmt ? "DaemonPools: 0\n"
+                         : "<p>The daemon runner is not available.</p>\n", r);
+        return;
+    }
+    if (autofmt) {
+        ap_rprintf(r, "DaemonPools: %d\nDaemonMaxTotal: %d\n", t->npools,
+                   t->total_workers);
+    }
+    else {
+        ap_rprintf(r, "<h2>Daemon pools</h2>\n<p>%d pool(s), at most %d "
+                   "workers in all.</p>\n", t->npools, t->total_workers);
+    }
+    for (i = 0; i < t->npools; i++) {
+        pycgi_pool *p = &t->pools[i];
+        pycgi_pool_stats *st = p->stats;
+        const char *retired = "";
+        apr_uint32_t n = p->shm->nslots;
+
+        for (k = 1; k < PYCGI_RETIRE_REASONS; k++) {
+            if (st->retired[k]) {
+                retired = apr_psprintf(r->pool, "%s%s%s=%" APR_UINT64_T_FMT,
+                                       retired, *retired ? "," : "",
+                                       pycgi_pool_retire_name(k),
+                                       st->retired[k]);
+            }
+        }
+        if (autofmt) {
+            ap_rprintf(r, "Pool: name=%s max_workers=%d workers=%u queued=%u "
+                       "requests=%" APR_UINT64_T_FMT " max_reached=%"
+                       APR_UINT64_T_FMT " queue_full=%" APR_UINT64_T_FMT
+                       " queue_timeouts=%" APR_UINT64_T_FMT " spawns=%"
+                       APR_UINT64_T_FMT " kills=%" APR_UINT64_T_FMT
+                       " crashes=%" APR_UINT64_T_FMT " retired=%s\n",
+                       ap_escape_logitem(r->pool, p->name), p->max_workers,
+                       st->workers, st->queued, st->requests, st->max_reached,
+                       st->queue_full, st->queue_timeouts, st->spawns,
+                       st->kills, st->crashes, *retired ? retired : "-");
+        }
+        else {
+            ap_rprintf(r, "<h3>Pool %s</h3>\n<p>%u of at most %d workers; "
+                       "%u requests waiting; %" APR_UINT64_T_FMT " requests "
+                       "served; maximum reached %" APR_UINT64_T_FMT " times; "
+                       "%" APR_UINT64_T_FMT " refused (queue full), %"
+                       APR_UINT64_T_FMT " queue timeouts; %" APR_UINT64_T_FMT
+                       " spawns, %" APR_UINT64_T_FMT " kills, %"
+                       APR_UINT64_T_FMT " crashes; retired: %s.</p>\n"
+                       "<table border=\"1\"><tr><th>PID</th><th>State</th>"
+                       "<th>Requests</th><th>Seconds</th><th>Script</th>"
+                       "</tr>\n",
+                       ap_escape_html(r->pool, p->name), st->workers,
+                       p->max_workers, st->queued, st->requests,
+                       st->max_reached, st->queue_full, st->queue_timeouts,
+                       st->spawns, st->kills, st->crashes,
+                       *retired ? ap_escape_html(r->pool, retired) : "none");
+        }
+        if (n > PYCGI_POOL_MAX_SLOTS) {
+            n = 0;
+        }
+        for (j = 0; j < n; j++) {
+            pycgi_pool_slot copy = p->shm->slot[j];
+            apr_time_t since = copy.since;
+            long secs = since > 0 && since <= now
+                        ? (long)apr_time_sec(now - since) : 0;
+
+            if (copy.pid <= 0) {
+                continue;
+            }
+            copy.script[sizeof(copy.script) - 1] = '\0';
+            if (copy.state != PYCGI_SLOT_BUSY) {
+                copy.script[0] = '\0';
+            }
+            if (autofmt) {
+                ap_rprintf(r, "Worker: pool=%s pid=%d state=%s requests=%"
+                           APR_UINT64_T_FMT " seconds=%ld script=%s\n",
+                           ap_escape_logitem(r->pool, p->name), (int)copy.pid,
+                           pycgi_status_slot_state(copy.state),
+                           (apr_uint64_t)copy.requests, secs,
+                           copy.script[0] ? ap_escape_logitem(r->pool,
+                                                              copy.script)
+                                          : "-");
+            }
+            else {
+                ap_rprintf(r, "<tr><td>%d</td><td>%s</td><td>%"
+                           APR_UINT64_T_FMT "</td><td>%ld</td><td>%s</td>"
+                           "</tr>\n", (int)copy.pid,
+                           pycgi_status_slot_state(copy.state),
+                           (apr_uint64_t)copy.requests, secs,
+                           ap_escape_html(r->pool, copy.script));
+            }
+        }
+        if (!autofmt) {
+            ap_rputs("</table>\n", r);
+        }
+    }
 }
 
 int pycgi_status_handler(request_rec *r)
@@ -233,14 +359,17 @@ int pycgi_status_handler(request_rec *r)
                    children, pycgi_status_hdr->exec_requests,
                    pycgi_status_hdr->embedded_requests, tot_hits, tot_miss,
                    pycgi_status_hdr->timeouts, pycgi_status_hdr->recycles);
+        pycgi_status_pools(r, 1);
     }
     else {
         ap_rprintf(r, "</table>\n<p>%u children; since start %u exec and %u "
                    "embedded requests, %u timeouts, %u recycles by "
-                   "PyCGIMaxRequests.</p></body></html>\n", children,
+                   "PyCGIMaxRequests.</p>\n", children,
                    pycgi_status_hdr->exec_requests,
                    pycgi_status_hdr->embedded_requests,
                    pycgi_status_hdr->timeouts, pycgi_status_hdr->recycles);
+        pycgi_status_pools(r, 0);
+        ap_rputs("</body></html>\n", r);
     }
     return OK;
 }

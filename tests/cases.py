@@ -506,9 +506,12 @@ assert len(set(CASE_IDS)) == len(CASE_IDS)
 def expected_exe(module, mode):
     """Regex for /proc/self/exe of a script (whoami.py): the interpreter
     for fork/exec runners, the httpd binary for the embedded one (auto
-    embeds whoami.py: its #! names Debian's python3)."""
+    embeds whoami.py: its #! names Debian's python3), the worker program
+    for the daemon runner."""
     if module == "pycgi" and mode in ("embedded", "auto"):
         return r"/usr/sbin/apache2"
+    if module == "pycgi" and mode == "daemon":
+        return r"/.*/pycgi-worker"
     return r"/usr/bin/python3(\.\d+)?"
 
 

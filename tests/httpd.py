@@ -352,8 +352,9 @@ class Server:
             raise ValueError("mpm must be prefork or event, not %r" % mpm)
         if module not in ("cgi", "pycgi"):
             raise ValueError("module must be cgi or pycgi, not %r" % module)
-        if module == "pycgi" and mode not in ("exec", "embedded", "auto"):
-            raise ValueError("mode must be exec, embedded or auto, not %r"
+        if module == "pycgi" and mode not in ("exec", "embedded", "auto",
+                                                "daemon"):
+            raise ValueError("mode must be exec, embedded, daemon or auto, not %r"
                              % mode)
         self.site = site
         self.mpm = mpm

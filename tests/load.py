@@ -607,7 +607,7 @@ def table(results):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mode", default="embedded",
-                    help="exec, embedded, auto, comma separated "
+                    help="exec, daemon, embedded, auto, comma separated "
                          "(default embedded)")
     ap.add_argument("--mpm", default="event",
                     help="prefork, event, comma separated (default event)")
@@ -626,7 +626,7 @@ def main(argv=None):
     modes = [m.strip() for m in args.mode.split(",") if m.strip()]
     mpms = [m.strip() for m in args.mpm.split(",") if m.strip()]
     for m in modes:
-        if m not in ("exec", "embedded", "auto"):
+        if m not in ("exec", "embedded", "daemon", "auto"):
             ap.error("bad --mode %r" % m)
     for m in mpms:
         if m not in ("prefork", "event"):

@@ -251,7 +251,8 @@ def pattern_sha256(mib):
 # -- processes ---------------------------------------------------------------
 
 class Proc:
-    __slots__ = ("pid", "ppid", "pgid", "sid", "state", "exe", "cmdline")
+    __slots__ = ("pid", "ppid", "pgid", "sid", "state", "exe", "cmdline",
+                 "comm")
 
     def __repr__(self):
         return "<pid %d ppid %d %s %s %r>" % (self.pid, self.ppid, self.state,
@@ -266,6 +267,7 @@ def _read_proc(pid):
         return None
     p = Proc()
     p.pid = pid
+    p.comm = stat[stat.index("(") + 1:stat.rindex(")")]
     rest = stat[stat.rindex(")") + 2:].split()
     p.state, p.ppid, p.pgid, p.sid = rest[0], int(rest[1]), int(rest[2]), \
         int(rest[3])
@@ -307,11 +309,13 @@ def parent_pid(server):
 
 
 def httpd_children(server):
-    """pids of the parent's apache2 children (the worker processes)."""
+    """pids of the parent's apache2 children (the worker processes), not
+    counting mod_pycgi's daemon supervisor (also a child of the parent,
+    named pycgi-supervise)."""
     parent = server.proc.pid
     return sorted(p.pid for p in session_procs(server)
                   if p.ppid == parent and p.exe == APACHE2
-                  and p.state != "Z")
+                  and p.state != "Z" and p.comm != "pycgi-supervise")
 
 
 def rogue_httpds(server):

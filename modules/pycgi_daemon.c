@@ -1,0 +1,424 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE and NOTICE). */
+
+/*
+ * pycgi_daemon.c -- hand a request to a daemon worker and serve it.
+ */
+#include "pycgi_daemon.h"
+#include "pycgi_pool.h"
+#include "pycgi_env.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* One request's hand-off; lives in r->pool. */
+typedef struct {
+    request_rec *r;
+    pycgi_pool *pool;
+    int conn;                   /* to the worker; closed by the cleanup */
+    int queued;                 /* counted in pool->stats->queued */
+    pid_t worker;               /* from SCM_CREDENTIALS */
+} pycgi_daemon_req;
+
+int pycgi_daemon_available(request_rec *r)
+{
+    return pycgi_pool_for(r) != NULL;
+}
+
+static apr_status_t pycgi_daemon_cleanup(void *data)
+{
+    pycgi_daemon_req *d = data;
+
+    if (d->queued) {
+        apr_atomic_dec32(&d->pool->stats->queued);
+        d->queued = 0;
+    }
+    if (d->conn >= 0) {
+        close(d->conn);
+        d->conn = -1;
+    }
+    return APR_SUCCESS;
+}
+
+static void pycgi_daemon_close3(int *a, int *b, int *c)
+{
+    int *all[3], i;
+
+    all[0] = a; all[1] = b; all[2] = c;
+    for (i = 0; i < 3; i++) {
+        if (*all[i] >= 0) {
+            close(*all[i]);
+            *all[i] = -1;
+        }
+    }
+}
+
+/* The request record and its strings, in one buffer. */
+static char *pycgi_daemon_message(pycgi_daemon_req *d, apr_size_t *len)
+{
+    request_rec *r = d->r;
+    char **envp = pycgi_env_envp(r, r->pool);
+    const char **argv;
+    const char *cwd = pycgi_env_dir(r, r->pool);
+    const char *line = r->the_request ? r->the_request : "";
+    pycgi_proto_req *h;
+    apr_size_t total = 0, n;
+    int argc, nenv = 0, i;
+    char *buf, *p;
+
+    argv = pycgi_env_argv(r, r->pool, &argc);
+    total += strlen(r->filename) + 1 + strlen(cwd) + 1 + strlen(line) + 1;
+    for (i = 0; i < argc; i++) {
+        total += strlen(argv[i]) + 1;
+    }
+    for (nenv = 0; envp[nenv]; nenv++) {
+        total += strlen(envp[nenv]) + 1;
+    }
+    if (total > PYCGI_PROTO_MAX_LEN) {
+        return NULL;
+    }
+    buf = apr_palloc(r->pool, sizeof(*h) + total);
+    h = (pycgi_proto_req *)buf;
+    memset(h, 0, sizeof(*h));
+    h->magic = PYCGI_PROTO_MAGIC;
+    h->version = PYCGI_PROTO_VERSION;
+    memcpy(h->token, d->pool->shm->token, PYCGI_TOKEN_LEN);
+    h->length = (uint32_t)total;
+    h->nargv = (uint32_t)argc;
+    h->nenv = (uint32_t)nenv;
+    /* The worker empties what the script left of stdin only when
+     * there may have been a body. */
+    if (apr_table_get(r->headers_in, "Transfer-Encoding")
+        || (apr_table_get(r->headers_in, "Content-Length")
+            && strcmp(apr_table_get(r->headers_in, "Content-Length"), "0"))) {
+        h->flags |= PYCGI_REQ_BODY;
+    }
+    h->mtime = r->finfo.mtime;
+    h->size = r->finfo.size;
+    h->inode = (uint64_t)r->finfo.inode;
+    p = buf + sizeof(*h);
+#define PUT(s) (n = strlen(s) + 1, memcpy(p, (s), n), p += n)
+    PUT(r->filename);
+    PUT(cwd);
+    PUT(line);
+    for (i = 0; i < argc; i++) {
+        PUT(argv[i]);
+    }
+    for (i = 0; i < nenv; i++) {
+        PUT(envp[i]);
+    }
+#undef PUT
+    *len = sizeof(*h) + total;
+    return buf;
+}
+
+/* Wait until fd is ready for `events` or the deadline passes. */
+static int pycgi_daemon_wait(int fd, short events, apr_time_t deadline)
+{
+    for (;;) {
+        struct pollfd pfd;
+        apr_time_t left = deadline - apr_time_now();
+        int rc;
+
+        if (left <= 0) {
+            return 0;
+        }
+        pfd.fd = fd;
+        pfd.events = events;
+        rc = poll(&pfd, 1, (int)apr_time_as_msec(left) + 1);
+        if (rc > 0) {
+            return 1;
+        }
+        if (rc < 0 && errno != EINTR) {
+            return -1;
+        }
+    }
+}
+
+/* Send the request and the script's ends of its pipes. */
+static apr_status_t pycgi_daemon_send(pycgi_daemon_req *d, const char *msg,
+                                      apr_size_t len, int fds[3],
+                                      apr_time_t deadline)
+{
+    union {
+        char buf[CMSG_SPACE(3 * sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr mh;
+    struct iovec iov;
+    struct cmsghdr *cm;
+    ssize_t n;
+    int first = 1;
+
+    while (len) {
+        memset(&mh, 0, sizeof(mh));
+        iov.iov_base = (void *)msg;
+        iov.iov_len = len;
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        if (first) {
+            memset(&u, 0, sizeof(u));
+            mh.msg_control = u.buf;
+            mh.msg_controllen = sizeof(u.buf);
+            cm = CMSG_FIRSTHDR(&mh);
+            cm->cmsg_level = SOL_SOCKET;
+            cm->cmsg_type = SCM_RIGHTS;
+            cm->cmsg_len = CMSG_LEN(3 * sizeof(int));
+            memcpy(CMSG_DATA(cm), fds, 3 * sizeof(int));
+        }
+        n = sendmsg(d->conn, &mh, MSG_NOSIGNAL);
+        if (n > 0) {
+            first = 0;
+            msg += n;
+            len -= n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && errno == EAGAIN
+            && pycgi_daemon_wait(d->conn, POLLOUT, deadline) > 0) {
+            continue;
+        }
+        return n < 0 && errno != EAGAIN ? errno : APR_TIMEUP;
+    }
+    return APR_SUCCESS;
+}
+
+/* Read one reply record; *pid from the kernel's credentials when
+ * asked.  Returns 1, 0 at EOF, -1 on error or timeout. */
+static int pycgi_daemon_reply(pycgi_daemon_req *d, pycgi_proto_reply *rep,
+                              pid_t *pid, apr_time_t deadline)
+{
+    apr_size_t got = 0;
+
+    while (got < sizeof(*rep)) {
+        union {
+            char buf[CMSG_SPACE(sizeof(struct ucred))];
+            struct cmsghdr align;
+        } u;
+        struct msghdr mh;
+        struct iovec iov;
+        struct cmsghdr *cm;
+        ssize_t n;
+
+        memset(&mh, 0, sizeof(mh));
+        iov.iov_base = (char *)rep + got;
+        iov.iov_len = sizeof(*rep) - got;
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        mh.msg_control = u.buf;
+        mh.msg_controllen = sizeof(u.buf);
+        n = recvmsg(d->conn, &mh, MSG_CMSG_CLOEXEC);
+        if (n > 0) {
+            for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+                if (cm->cmsg_level == SOL_SOCKET
+                    && cm->cmsg_type == SCM_CREDENTIALS && pid && !got) {
+                    struct ucred cred;
+
+                    memcpy(&cred, CMSG_DATA(cm), sizeof(cred));
+                    *pid = cred.pid;
+                }
+                else if (cm->cmsg_level == SOL_SOCKET
+                         && cm->cmsg_type == SCM_RIGHTS) {
+                    /* Nobody sends us fds: close any. */
+                    int *fd = (int *)CMSG_DATA(cm);
+                    size_t k, nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+                    for (k = 0; k < nfd; k++) {
+                        close(fd[k]);
+                    }
+                }
+            }
+            got += n;
+            continue;
+        }
+        if (n == 0) {
+            return 0;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN && pycgi_daemon_wait(d->conn, POLLIN, deadline) > 0) {
+            continue;
+        }
+        return -1;
+    }
+    return rep->magic == PYCGI_PROTO_MAGIC ? 1 : -1;
+}
+
+static apr_file_t *pycgi_daemon_file(request_rec *r, int *fd)
+{
+    apr_file_t *f = NULL;
+
+    fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) | O_NONBLOCK);
+    if (apr_os_pipe_put_ex(&f, fd, 1, r->pool) != APR_SUCCESS) {
+        close(*fd);
+        *fd = -1;
+        return NULL;
+    }
+    apr_file_pipe_timeout_set(f, 0);
+    *fd = -1;   /* the apr_file_t owns it now */
+    return f;
+}
+
+/* No worker took the request: say why, with the status it maps to. */
+static int pycgi_daemon_not_started(pycgi_daemon_req *d, int rc,
+                                    const pycgi_proto_reply *rep,
+                                    apr_time_t deadline)
+{
+    request_rec *r = d->r;
+
+    if (rc == -2 || (rc < 0 && apr_time_now() >= deadline)) {
+        __atomic_add_fetch(&d->pool->stats->queue_timeouts, 1,
+                           __ATOMIC_RELAXED);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PYCGI_LOGNO(0907)
+                      "no worker of daemon pool %s was free within "
+                      "PyCGIDaemonQueueTimeout (%" APR_TIME_T_FMT " s; "
+                      "PyCGIDaemonMaxWorkers %d): %s", d->pool->name,
+                      apr_time_sec(d->pool->queue_timeout),
+                      d->pool->max_workers, r->filename);
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (rc > 0 && rep->kind == PYCGI_REPLY_REFUSED) {
+        return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, 0,
+                                     PYCGI_LOGNO(0908),
+                                     apr_psprintf(r->pool, "daemon worker "
+                                     "refused the request (reason %d)",
+                                     (int)rep->status));
+    }
+    return pycgi_log_scripterror(r, HTTP_SERVICE_UNAVAILABLE, 0,
+                                 PYCGI_LOGNO(0909),
+                                 "daemon worker went away before starting");
+}
+
+int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
+{
+    pycgi_daemon_req *d = apr_pcalloc(r->pool, sizeof(*d));
+    int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, give[3];
+    struct sockaddr_un sa;
+    pycgi_proto_reply rep;
+    pycgi_pipe_result res;
+    apr_file_t *fin, *fout, *ferr;
+    apr_time_t deadline;
+    apr_size_t len;
+    apr_status_t rv;
+    const char *msg;
+    int one = 1, rc, status;
+
+    d->r = r;
+    d->conn = -1;
+    d->pool = pycgi_pool_for(r);
+    if (!d->pool) {
+        return pycgi_log_scripterror(r, HTTP_SERVICE_UNAVAILABLE, 0,
+                                     PYCGI_LOGNO(0901),
+                                     "the daemon runner is unavailable "
+                                     "(see the start-up log)");
+    }
+    msg = pycgi_daemon_message(d, &len);
+    if (!msg) {
+        return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, 0,
+                                     PYCGI_LOGNO(0902),
+                                     "environment too large for a daemon "
+                                     "worker");
+    }
+    apr_pool_cleanup_register(r->pool, d, pycgi_daemon_cleanup,
+                              apr_pool_cleanup_null);
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    apr_cpystrn(sa.sun_path, d->pool->sockpath, sizeof(sa.sun_path));
+    d->conn = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (d->conn < 0
+        || setsockopt(d->conn, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
+        return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, errno,
+                                     PYCGI_LOGNO(0903),
+                                     "cannot create a socket for the daemon "
+                                     "worker of");
+    }
+    if (!pycgi_pool_has_idle(d->pool)) {
+        pycgi_pool_tell(d->pool, PYCGI_CTL_SPAWN, 0);
+    }
+    while ((rc = connect(d->conn, (struct sockaddr *)&sa, sizeof(sa))) < 0
+           && errno == EINTR) {
+    }
+    if (rc < 0) {
+        if (errno == EAGAIN) {
+            __atomic_add_fetch(&d->pool->stats->queue_full, 1,
+                               __ATOMIC_RELAXED);
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PYCGI_LOGNO(0904)
+                          "daemon pool %s is full: all %d workers busy and "
+                          "%d requests queued (raise PyCGIDaemonMaxWorkers "
+                          "or PyCGIDaemonQueueSize): %s", d->pool->name,
+                          d->pool->max_workers, d->pool->queue_size,
+                          r->filename);
+            return HTTP_SERVICE_UNAVAILABLE;
+        }
+        return pycgi_log_scripterror(r, HTTP_SERVICE_UNAVAILABLE, errno,
+                                     PYCGI_LOGNO(0905),
+                                     "cannot reach the daemon pool (is its "
+                                     "supervisor running?) for");
+    }
+    apr_atomic_inc32(&d->pool->stats->queued);
+    d->queued = 1;
+
+    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0
+        || pipe2(err, O_CLOEXEC) < 0) {
+        rv = errno;
+        pycgi_daemon_close3(&in[0], &out[0], &err[0]);
+        pycgi_daemon_close3(&in[1], &out[1], &err[1]);
+        return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, rv,
+                                     PYCGI_LOGNO(0906),
+                                     "cannot create pipes for");
+    }
+    deadline = apr_time_now() + d->pool->queue_timeout;
+    give[0] = in[0];
+    give[1] = out[1];
+    give[2] = err[1];
+    rv = pycgi_daemon_send(d, msg, len, give, deadline);
+    /* The script's ends are the worker's now (or nobody's). */
+    pycgi_daemon_close3(&in[0], &out[1], &err[1]);
+    if (rv == APR_SUCCESS) {
+        rc = pycgi_daemon_reply(d, &rep, &d->worker, deadline);
+    }
+    else {
+        rc = APR_STATUS_IS_TIMEUP(rv) ? -2 : -1;
+    }
+    if (rc <= 0 || rep.kind != PYCGI_REPLY_STARTED || d->worker <= 0) {
+        pycgi_daemon_close3(&in[1], &out[0], &err[0]);
+        return pycgi_daemon_not_started(d, rc, &rep, deadline);
+    }
+    apr_atomic_dec32(&d->pool->stats->queued);
+    d->queued = 0;
+    __atomic_add_fetch(&d->pool->stats->requests, 1, __ATOMIC_RELAXED);
+
+    fin = pycgi_daemon_file(r, &in[1]);
+    fout = pycgi_daemon_file(r, &out[0]);
+    ferr = pycgi_daemon_file(r, &err[0]);
+    if (!fin || !fout || !ferr) {
+        pycgi_pool_tell(d->pool, PYCGI_CTL_KILL, d->worker);
+        return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, 0,
+                                     PYCGI_LOGNO(0906),
+                                     "cannot create pipes for");
+    }
+    status = pycgi_pipe_serve(r, nph, timeout, fin, fout, ferr, &res);
+    if (res.timed_out) {
+        /* Output silence past CGIScriptTimeout: the worker is ended
+         * (TERM, then KILL) by the supervisor, which replaces it. */
+        pycgi_pool_tell(d->pool, PYCGI_CTL_KILL, d->worker);
+        return status;
+    }
+    /* A worker that died leaves EOF here without DONE; one that lives
+     * sends DONE after its clean-up, which nobody waits for (the
+     * supervisor's PYCGI0964 names a crash in any case). */
+    rc = pycgi_daemon_reply(d, &rep, NULL, apr_time_now());
+    if (rc == 0) {
+        /* os._exit() in the script, or a crash (then PYCGI0964). */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PYCGI_LOGNO(0910)
+                      "daemon worker %ld ended while running %s",
+                      (long)d->worker, r->filename);
+    }
+    return status;
+}

@@ -1,0 +1,142 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE and NOTICE). */
+
+/*
+ * pycgi_proto.h -- what crosses between httpd and a daemon worker: the
+ * request and reply records on a pool's socket, and the layout of a
+ * pool's shared status segment.  Plain C (stdint only): included by
+ * the httpd side (pycgi_daemon.c, pycgi_pool.c, pycgi_super.c) and by
+ * the worker program (worker/pycgi_worker.c), which links no httpd code.
+ *
+ * One request = one connection to the pool's listening socket
+ * (AF_UNIX, SOCK_STREAM):
+ *
+ *   httpd  -> worker   pycgi_proto_req, then `length` bytes of strings;
+ *                      the first sendmsg() carries SCM_RIGHTS with
+ *                      exactly 3 fds: the script's stdin (read end),
+ *                      stdout (write end), stderr (write end).
+ *   worker -> httpd    pycgi_proto_reply kind STARTED once it has taken
+ *                      the request (httpd reads the worker's pid from
+ *                      SCM_CREDENTIALS, which the kernel fills in, never
+ *                      from the record), and kind DONE once the script
+ *                      ended and fds 0, 1, 2 are closed; or REFUSED
+ *                      instead of both.  Then the worker closes.
+ *
+ * Every length is checked by the reader; a record that does not parse
+ * ends the connection (the worker logs it and goes on).
+ */
+#ifndef PYCGI_PROTO_H
+#define PYCGI_PROTO_H
+
+#include <stdint.h>
+
+#define PYCGI_PROTO_MAGIC    0x50594347u     /* "PYCG" */
+#define PYCGI_PROTO_VERSION  1u
+#define PYCGI_TOKEN_LEN      16
+/* The most string bytes a request may carry (environment + argv). */
+#define PYCGI_PROTO_MAX_LEN  (4u * 1024 * 1024)
+
+/* Request.  The strings that follow, each NUL-terminated, in order:
+ *   script path, working directory, the request line (for the status
+ *   page, may be ""), argv[0 .. nargv-1], env[0 .. nenv-1] ("NAME=value").
+ * `token` is the pool's secret (see pycgi_pool_head): a process that
+ * does not know it gets REFUSED and nothing runs. */
+typedef struct {
+    uint32_t magic;
+    uint32_t version;
+    uint8_t  token[PYCGI_TOKEN_LEN];
+    uint32_t length;            /* bytes of strings after this record */
+    uint32_t nargv;             /* >= 1 */
+    uint32_t nenv;
+    uint32_t flags;             /* PYCGI_REQ_* */
+    int64_t  mtime;             /* httpd's stat of the script (usec), */
+    int64_t  size;              /* the code cache's key: an edit or a */
+    uint64_t inode;             /* replaced file recompiles */
+} pycgi_proto_req;
+
+/* Request flags */
+#define PYCGI_REQ_BODY       1u     /* httpd may write a request body to
+                                     * the script's stdin (the worker
+                                     * then empties what the script left
+                                     * unread of it in sys.stdin's
+                                     * buffers; it also guesses from
+                                     * CONTENT_LENGTH and
+                                     * HTTP_TRANSFER_ENCODING) */
+
+#define PYCGI_REPLY_STARTED  1u
+#define PYCGI_REPLY_DONE     2u
+#define PYCGI_REPLY_REFUSED  3u
+
+/* REFUSED reasons */
+#define PYCGI_REFUSE_PROTOCOL 1u    /* bad magic, version, lengths, fds */
+#define PYCGI_REFUSE_TOKEN    2u    /* wrong pool secret */
+
+/* DONE flags */
+#define PYCGI_DONE_RETIRING  1u     /* the worker exits after this one */
+
+typedef struct {
+    uint32_t magic;
+    uint32_t kind;              /* PYCGI_REPLY_* */
+    int32_t  status;            /* DONE: exit status 0-255; REFUSED: reason */
+    uint32_t flags;             /* DONE: PYCGI_DONE_* */
+} pycgi_proto_reply;
+
+/* --- a pool's shared segment (a memfd) ------------------------------
+
+ * Created by the httpd parent, mapped by every httpd child (inherited),
+ * by the supervisor, and by the pool's own workers (the fd is passed at
+ * exec).  A worker writes only its own slot; everything a worker wrote
+ * is untrusted by the readers (copied, bounded, escaped). */
+
+#define PYCGI_POOL_MAGIC     0x504f4f4cu     /* "POOL" */
+#define PYCGI_POOL_MAX_SLOTS 256
+
+#define PYCGI_SLOT_FREE      0u
+#define PYCGI_SLOT_STARTING  1u     /* exec'ed, Python booting */
+#define PYCGI_SLOT_IDLE      2u     /* waiting in accept() */
+#define PYCGI_SLOT_BUSY      3u     /* running a script */
+#define PYCGI_SLOT_EXITING   4u     /* retiring */
+
+/* Why a worker retired (slot.retire_reason; the supervisor counts them). */
+#define PYCGI_RETIRE_NONE        0u
+#define PYCGI_RETIRE_MAX_REQUESTS 1u
+#define PYCGI_RETIRE_MEMORY      2u
+#define PYCGI_RETIRE_IDLE        3u
+#define PYCGI_RETIRE_THREADS     4u /* threads still alive */
+#define PYCGI_RETIRE_SIGNALS     5u /* signal handlers or mask changed */
+#define PYCGI_RETIRE_PROCESS     6u /* umask, rlimits, uid, cwd root... */
+#define PYCGI_RETIRE_CHILDREN    7u /* a child process still running */
+#define PYCGI_RETIRE_STDIO       8u /* std fds or stream objects replaced */
+#define PYCGI_RETIRE_SHUTDOWN    9u /* supervisor gone (stop, restart) */
+#define PYCGI_RETIRE_ERROR      10u /* the worker's own failure */
+#define PYCGI_RETIRE_REASONS    11u
+
+typedef struct {
+    volatile int32_t  pid;          /* 0 = free */
+    volatile uint32_t state;        /* PYCGI_SLOT_* */
+    volatile uint64_t requests;     /* served since the worker started */
+    volatile int64_t  since;        /* state entered (usec, realtime) */
+    volatile uint32_t retire_reason;/* PYCGI_RETIRE_* once EXITING */
+    uint32_t pad;
+    char script[256];               /* BUSY: the script, NUL-terminated */
+} pycgi_pool_slot;
+
+typedef struct {
+    uint32_t magic;
+    uint32_t nslots;                /* slots that follow */
+    uint8_t  token[PYCGI_TOKEN_LEN];/* the pool's secret */
+    pycgi_pool_slot slot[1];        /* nslots of them */
+} pycgi_pool_head;
+
+#define PYCGI_POOL_SHM_SIZE(n) \
+    (sizeof(pycgi_pool_head) + ((n) - 1) * sizeof(pycgi_pool_slot))
+
+/* The worker program's fixed descriptors (the supervisor sets them up
+ * before exec; everything else is closed). */
+#define PYCGI_WORKER_FD_LISTEN 3    /* the pool's listening socket */
+#define PYCGI_WORKER_FD_SHM    4    /* the pool's segment */
+#define PYCGI_WORKER_FD_LIFE   5    /* EOF here = supervisor gone: exit */
+/* fd 0, 1: /dev/null between requests; fd 2: the pool's log pipe to the
+ * supervisor between requests (lines "LEVEL message\n", LEVEL one of
+ * error, warning, notice, info, debug), logged with the worker's pid. */
+
+#endif /* PYCGI_PROTO_H */

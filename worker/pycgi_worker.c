@@ -1,0 +1,795 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE and NOTICE). */
+
+/*
+ * pycgi_worker.c -- pycgi-worker, a warm Python process of a daemon
+ * pool.  The supervisor execs it with the pool's socket, segment and
+ * life pipe (pycgi_proto.h); it boots Python once and then runs one CGI
+ * script per connection, as "/usr/bin/python3 script.py" would, until
+ * a limit or a check says it must retire (answer first, then exit).
+ *
+ *   pycgi-worker --pool NAME --slot N --max-requests N --memory-mb N
+ *                --idle-timeout SECS --python PATH
+ *                [--preload mod1,mod2] [--compat-first]
+ *
+ * The interpreter's scope is the process: one main interpreter, one
+ * thread, the GIL always held.  Per request, C does everything that is
+ * not Python (the socket, fds 0-2, environ, cwd, the checks) and calls
+ * the Python half (pycgi_worker.py) twice: run() and end().
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "pycgi_worker.h"
+#include "pycgi_worker_py.h"
+#include "pycgi_compat.h"
+
+/* A connected client has this long to send its whole request. */
+#define PYCGI_WORKER_READ_MS 10000
+#define PYCGI_WORKER_MAX_FDS 8
+
+/* What end() says a script touched (pycgi_worker.py's _TOUCH_*). */
+#define PYCGI_WORKER_TOUCH_SIGNALS  1
+#define PYCGI_WORKER_TOUCH_PROCESS  2
+#define PYCGI_WORKER_TOUCH_CHILDREN 4
+#define PYCGI_WORKER_TOUCH_CWD      8
+
+
+/* Set in a child forked by a script, and in the worker after a fork
+ * (pthread_atfork: no system call). */
+static volatile int pycgi_worker_in_child;
+static volatile int pycgi_worker_forked;
+
+/* The working directory the last script started in ("" = unknown):
+ * the same one is not set again unless the script moved. */
+static char pycgi_worker_cwd[4096];
+
+/* The request: header, then its strings in a buffer kept until the next
+ * request (environ points into it); `strs` indexes the strings. */
+static pycgi_proto_req pycgi_worker_req;
+static char *pycgi_worker_buf;
+static size_t pycgi_worker_bufcap;
+static char **pycgi_worker_strs;
+static size_t pycgi_worker_strcap;
+
+static char *pycgi_worker_empty_env[] = { NULL };
+
+/* The Python half (owned references, for the process's life). */
+static struct {
+    PyObject *run, *end, *stdio_config, *error_line;
+    PyObject *environ_data;     /* os.environ._data (also environb's) */
+    char encoding[64], errors[64];  /* the std streams' current ones */
+} pycgi_worker_py;
+
+static void pycgi_worker_after_fork_child(void)
+{
+    pycgi_worker_in_child = 1;
+}
+
+static void pycgi_worker_after_fork_parent(void)
+{
+    pycgi_worker_forked = 1;
+}
+
+/* The Python exception being handled, on one line, cleared. */
+static void pycgi_worker_log_pyerr(int level, const char *what)
+{
+    PyObject *etype, *value, *tb, *line = NULL;
+
+    PyErr_Fetch(&etype, &value, &tb);
+    PyErr_NormalizeException(&etype, &value, &tb);
+    if (pycgi_worker_py.error_line) {
+        line = PyObject_CallOneArg(pycgi_worker_py.error_line,
+                                   value ? value : Py_None);
+        PyErr_Clear();
+    }
+    Py_XDECREF(etype);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    pycgi_worker_log(level, "%s: %s", what,
+                     line && PyUnicode_Check(line)
+                     ? PyUnicode_AsUTF8(line) : "(no details)");
+    Py_XDECREF(line);
+    PyErr_Clear();
+}
+
+/* Retire: the slot says why, one info line says why, then exit.  No
+ * Py_Finalize: the std streams hold nothing (fds 0-1 are /dev/null),
+ * and a script's leftover threads could hang it. */
+static void pycgi_worker_retire(unsigned reason, const char *why)
+{
+    pycgi_worker_set_state(PYCGI_SLOT_EXITING, reason);
+    pycgi_worker_log(PYCGI_WORKER_INFO, PYCGI_WORKER_LOGNO(0820)
+                     "worker retiring after %llu requests: %s",
+                     (unsigned long long)pycgi_worker_slot->requests, why);
+    _exit(reason == PYCGI_RETIRE_ERROR ? 1 : 0);
+}
+
+/* --- start-up -------------------------------------------------------- */
+
+static PyObject *pycgi_worker_attr(PyObject *mod, const char *name)
+{
+    PyObject *o = PyObject_GetAttrString(mod, name);
+
+    if (!o) {
+        pycgi_worker_log_pyerr(PYCGI_WORKER_ERROR, PYCGI_WORKER_LOGNO(0805)
+                               "the worker's Python half is incomplete");
+    }
+    return o;
+}
+
+/* Python as /usr/bin/python3 starts it (sys.executable, site, signal
+ * handlers), then the Python half, faulthandler, --preload. */
+static int pycgi_worker_python_init(void)
+{
+    PyConfig config;
+    PyStatus status;
+    PyObject *code, *mod, *res;
+    int boot_pipe[2];
+
+    /* Python makes the std streams now, over whatever fds 0 and 1 are,
+     * and caches whether they can seek: a script must find them as a
+     * CGI process does, over pipes (io.TextIOWrapper(sys.stdout.buffer)
+     * would otherwise call tell() on the request's pipe).  So they are
+     * pipes while Python starts, /dev/null again afterwards. */
+    if (pipe2(boot_pipe, O_CLOEXEC) < 0 || dup2(boot_pipe[0], 0) < 0
+        || dup2(boot_pipe[1], 1) < 0) {
+        pycgi_worker_log(PYCGI_WORKER_ERROR, PYCGI_WORKER_LOGNO(0805)
+                         "cannot make the boot pipe: %s", strerror(errno));
+        return -1;
+    }
+    PyConfig_InitPythonConfig(&config);
+    config.install_signal_handlers = 1;
+    config.parse_argv = 0;
+    status = PyConfig_SetBytesString(&config, &config.program_name,
+                                     pycgi_worker_args.python);
+    if (!PyStatus_Exception(status)) {
+        status = Py_InitializeFromConfig(&config);
+    }
+    PyConfig_Clear(&config);
+    dup2(pycgi_worker_fd.devnull, 0);
+    dup2(pycgi_worker_fd.devnull, 1);
+    close(boot_pipe[0]);
+    close(boot_pipe[1]);
+    if (PyStatus_Exception(status)) {
+        pycgi_worker_log(PYCGI_WORKER_ERROR, PYCGI_WORKER_LOGNO(0805)
+                         "Python initialisation failed: %s",
+                         status.err_msg ? status.err_msg : "unknown error");
+        return -1;
+    }
+    code = Py_CompileString(pycgi_worker_source, "<pycgi_worker.py>",
+                            Py_file_input);
+    mod = code ? PyImport_ExecCodeModule("_pycgi_worker", code) : NULL;
+    Py_XDECREF(code);
+    if (!mod) {
+        pycgi_worker_log_pyerr(PYCGI_WORKER_ERROR, PYCGI_WORKER_LOGNO(0805)
+                               "loading the worker's Python half failed");
+        return -1;
+    }
+    pycgi_worker_py.error_line = pycgi_worker_attr(mod, "error_line");
+    pycgi_worker_py.run = pycgi_worker_attr(mod, "run");
+    pycgi_worker_py.end = pycgi_worker_attr(mod, "end");
+    pycgi_worker_py.stdio_config = pycgi_worker_attr(mod, "stdio_config");
+    pycgi_worker_py.environ_data = pycgi_worker_attr(mod, "_environ_data");
+    if (!pycgi_worker_py.error_line || !pycgi_worker_py.run
+        || !pycgi_worker_py.end || !pycgi_worker_py.stdio_config
+        || !pycgi_worker_py.environ_data
+        || !PyDict_Check(pycgi_worker_py.environ_data)) {
+        return -1;
+    }
+    /* A script that kills the process in C (an extension's segfault,
+     * os.abort()) leaves its Python stack on fd 2: the request's
+     * stderr, i.e. httpd's error log, naming the script and line. */
+    res = PyObject_CallMethod(mod, "enable_faulthandler", NULL);
+    if (!res) {
+        pycgi_worker_log_pyerr(PYCGI_WORKER_WARNING, PYCGI_WORKER_LOGNO(0806)
+                               "enabling faulthandler failed");
+    }
+    Py_XDECREF(res);
+    if (pycgi_worker_args.preload) {
+        char *list = strdup(pycgi_worker_args.preload), *save = NULL, *name;
+
+        /* Each module on its own: one that fails is logged and skipped. */
+        for (name = strtok_r(list, ",", &save); name;
+             name = strtok_r(NULL, ",", &save)) {
+            PyObject *m = PyImport_ImportModule(name);
+
+            if (!m) {
+                char what[300];
+
+                snprintf(what, sizeof(what), PYCGI_WORKER_LOGNO(0807)
+                         "--preload %.200s failed", name);
+                pycgi_worker_log_pyerr(PYCGI_WORKER_WARNING, what);
+            }
+            Py_XDECREF(m);
+        }
+        free(list);
+    }
+    res = PyObject_CallMethod(mod, "boot", "({s:s,s:s}ii)",
+                              "cgi", pycgi_compat_cgi,
+                              "cgitb", pycgi_compat_cgitb,
+                              pycgi_worker_args.compat_first, 1);
+    if (!res) {
+        pycgi_worker_log_pyerr(PYCGI_WORKER_ERROR, PYCGI_WORKER_LOGNO(0805)
+                               "the worker's Python half failed to boot");
+        Py_DECREF(mod);
+        return -1;
+    }
+    Py_DECREF(res);
+    /* The std streams' encoding as Python chose it at boot. */
+    {
+        PyObject *out = PySys_GetObject("stdout");
+        PyObject *enc = out ? PyObject_GetAttrString(out, "encoding") : NULL;
+        PyObject *err = out ? PyObject_GetAttrString(out, "errors") : NULL;
+
+        snprintf(pycgi_worker_py.encoding, sizeof(pycgi_worker_py.encoding),
+                 "%s", enc && PyUnicode_Check(enc) ? PyUnicode_AsUTF8(enc)
+                 : "");
+        snprintf(pycgi_worker_py.errors, sizeof(pycgi_worker_py.errors),
+                 "%s", err && PyUnicode_Check(err) ? PyUnicode_AsUTF8(err)
+                 : "");
+        Py_XDECREF(enc);
+        Py_XDECREF(err);
+        PyErr_Clear();
+    }
+    Py_DECREF(mod);
+    return 0;
+}
+
+
+/* --- one request ------------------------------------------------------ */
+
+static int pycgi_worker_reply(int conn, unsigned kind, int status,
+                              unsigned flags)
+{
+    pycgi_proto_reply r;
+
+    r.magic = PYCGI_PROTO_MAGIC;
+    r.kind = kind;
+    r.status = status;
+    r.flags = flags;
+    return send(conn, &r, sizeof(r), MSG_NOSIGNAL | MSG_DONTWAIT)
+           == (ssize_t)sizeof(r) ? 0 : -1;
+}
+
+static void pycgi_worker_close_all(int *fds, int nfds)
+{
+    int i;
+
+    for (i = 0; i < nfds && i < PYCGI_WORKER_MAX_FDS; i++) {
+        close(fds[i]);
+    }
+}
+
+/* One recvmsg() on the (non-blocking) connection, waiting in poll()
+ * only if nothing has arrived yet; descriptors that come with the bytes
+ * are collected in fds[] (those beyond PYCGI_WORKER_MAX_FDS closed, but
+ * counted in *nfds).  Returns bytes, 0 at EOF, -1 with errno. */
+static ssize_t pycgi_worker_recv(int conn, struct iovec *iov, int niov,
+                                 int *fds, int *nfds, int64_t deadline)
+{
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int) * PYCGI_WORKER_MAX_FDS)];
+    } cbuf;
+    struct msghdr msg;
+    struct cmsghdr *c;
+    ssize_t n;
+
+    for (;;) {
+        struct pollfd pfd;
+        int64_t left;
+
+        memset(&msg, 0, sizeof(msg));
+        msg.msg_iov = iov;
+        msg.msg_iovlen = niov;
+        msg.msg_control = cbuf.buf;
+        msg.msg_controllen = sizeof(cbuf.buf);
+        n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
+        if (n >= 0) {
+            break;
+        }
+        if (errno != EAGAIN && errno != EINTR) {
+            return -1;
+        }
+        left = (deadline - pycgi_worker_now()) / 1000;
+        if (left <= 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        pfd.fd = conn;
+        pfd.events = POLLIN;
+        poll(&pfd, 1, (int)left);
+    }
+    for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            size_t k, cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+            for (k = 0; k < cnt; k++) {
+                int fd;
+
+                memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+                if (*nfds < PYCGI_WORKER_MAX_FDS) {
+                    fds[*nfds] = fd;
+                }
+                else {
+                    close(fd);
+                }
+                (*nfds)++;
+            }
+        }
+    }
+    if (msg.msg_flags & MSG_CTRUNC) {
+        /* The kernel closed what did not fit: too many anyway. */
+        *nfds += PYCGI_WORKER_MAX_FDS;
+    }
+    return n;
+}
+
+/* Read and check one request: the record, its strings (indexed in
+ * pycgi_worker_strs) and exactly 3 descriptors.  Returns 1, 0 for a
+ * connection closed before a byte, -1 with *err for the log. */
+static int pycgi_worker_read(int conn, int *fds, int *nfds, const char **err)
+{
+    pycgi_proto_req *h = &pycgi_worker_req;
+    int64_t deadline = pycgi_worker_now() + PYCGI_WORKER_READ_MS * 1000LL;
+    size_t got = 0, need, nstr, i;
+    struct iovec iov[2];
+    ssize_t n;
+    char *p, *end;
+
+    if (!pycgi_worker_buf) {
+        pycgi_worker_bufcap = 65536;
+        pycgi_worker_buf = malloc(pycgi_worker_bufcap);
+        if (!pycgi_worker_buf) {
+            *err = "out of memory";
+            return -1;
+        }
+    }
+    /* Usually one recvmsg(): the record and its strings together. */
+    while (got < sizeof(*h)) {
+        iov[0].iov_base = (char *)h + got;
+        iov[0].iov_len = sizeof(*h) - got;
+        iov[1].iov_base = pycgi_worker_buf;
+        iov[1].iov_len = pycgi_worker_bufcap;
+        n = pycgi_worker_recv(conn, iov, 2, fds, nfds, deadline);
+        if (n <= 0) {
+            *err = n < 0 ? strerror(errno) : "short request record";
+            return n == 0 && got == 0 && *nfds == 0 ? 0 : -1;
+        }
+        got += n;
+    }
+    if (h->magic != PYCGI_PROTO_MAGIC || h->version != PYCGI_PROTO_VERSION) {
+        *err = "bad magic or version";
+        return -1;
+    }
+    nstr = 3 + (size_t)h->nargv + h->nenv;
+    if (h->length > PYCGI_PROTO_MAX_LEN || h->nargv < 1
+        || (uint64_t)h->nargv + h->nenv + 3 > h->length) {
+        *err = "bad lengths";
+        return -1;
+    }
+    need = sizeof(*h) + h->length;
+    if (got > need) {
+        *err = "bytes after the request";
+        return -1;
+    }
+    if (h->length > pycgi_worker_bufcap) {
+        p = realloc(pycgi_worker_buf, h->length);
+        if (!p) {
+            *err = "out of memory";
+            return -1;
+        }
+        pycgi_worker_buf = p;
+        pycgi_worker_bufcap = h->length;
+    }
+    while (got < need) {
+        iov[0].iov_base = pycgi_worker_buf + (got - sizeof(*h));
+        iov[0].iov_len = need - got;
+        n = pycgi_worker_recv(conn, iov, 1, fds, nfds, deadline);
+        if (n <= 0) {
+            *err = n < 0 ? strerror(errno) : "short request strings";
+            return -1;
+        }
+        got += n;
+    }
+    if (*nfds != 3) {
+        *err = "not exactly 3 descriptors";
+        return -1;
+    }
+    if (nstr > pycgi_worker_strcap) {
+        char **s = realloc(pycgi_worker_strs, nstr * sizeof(char *));
+
+        if (!s) {
+            *err = "out of memory";
+            return -1;
+        }
+        pycgi_worker_strs = s;
+        pycgi_worker_strcap = nstr;
+    }
+    /* Exactly nstr strings, each NUL-terminated, nothing after. */
+    p = pycgi_worker_buf;
+    end = p + h->length;
+    for (i = 0; i < nstr; i++) {
+        char *z = memchr(p, '\0', end - p);
+
+        if (!z) {
+            *err = "fewer strings than announced";
+            return -1;
+        }
+        pycgi_worker_strs[i] = p;
+        p = z + 1;
+    }
+    if (p != end) {
+        *err = "more strings than announced";
+        return -1;
+    }
+    return 1;
+}
+
+static int pycgi_worker_token_ok(const uint8_t *token)
+{
+    volatile uint8_t diff = 0;
+    int i;
+
+    for (i = 0; i < PYCGI_TOKEN_LEN; i++) {
+        diff |= token[i] ^ pycgi_worker_head->token[i];
+    }
+    return diff == 0;
+}
+
+/* os.environ (and os.environb: the same dict) = exactly the request's
+ * environment, as python3 builds it at start-up: bytes keys and values,
+ * the first of two same names wins, entries without '=' skipped. */
+static int pycgi_worker_py_environ(const pycgi_worker_env *e)
+{
+    PyObject *d = pycgi_worker_py.environ_data;
+    size_t i;
+
+    PyDict_Clear(d);
+    for (i = 0; i < e->n; i++) {
+        const char *s = e->envp[i], *eq = strchr(s, '=');
+        PyObject *k, *v;
+        int ok;
+
+        if (!eq) {
+            continue;
+        }
+        k = PyBytes_FromStringAndSize(s, eq - s);
+        v = PyBytes_FromString(eq + 1);
+        ok = k && v && PyDict_SetDefault(d, k, v);
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+        if (!ok) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Run the script of the request in hand (fds 0-2 are its pipes).
+ * Returns its exit status; *retire set if the worker cannot go on. */
+static int pycgi_worker_run(pycgi_worker_env *e, unsigned *retire,
+                            char *what, size_t whatlen)
+{
+    pycgi_proto_req *h = &pycgi_worker_req;
+    char **strs = pycgi_worker_strs;
+    PyObject *path, *key, *argv, *pp, *res;
+    int status = 1;
+    uint32_t i;
+
+    if (pycgi_worker_py_environ(e) < 0) {
+        pycgi_worker_log_pyerr(PYCGI_WORKER_ERROR, PYCGI_WORKER_LOGNO(0813)
+                               "cannot set os.environ");
+        snprintf(what, whatlen, "os.environ could not be set");
+        *retire = PYCGI_RETIRE_ERROR;
+        return 1;
+    }
+    if (strcmp(strs[1], pycgi_worker_cwd)) {
+        if (chdir(strs[1]) < 0) {
+            /* What an exec'ed CGI process cannot survive either. */
+            dprintf(2, "pycgi-worker: cannot change to directory %s: %s\n",
+                    strs[1], strerror(errno));
+            pycgi_worker_cwd[0] = '\0';
+            return 1;
+        }
+        snprintf(pycgi_worker_cwd, sizeof(pycgi_worker_cwd), "%s", strs[1]);
+    }
+    if (strcmp(e->encoding, pycgi_worker_py.encoding)
+        || strcmp(e->errors, pycgi_worker_py.errors)) {
+        res = PyObject_CallFunction(pycgi_worker_py.stdio_config, "ss",
+                                    e->encoding, e->errors);
+        if (!res) {
+            pycgi_worker_log_pyerr(PYCGI_WORKER_WARNING,
+                                   PYCGI_WORKER_LOGNO(0814)
+                                   "cannot set the std streams' encoding");
+        }
+        else {
+            snprintf(pycgi_worker_py.encoding, sizeof(pycgi_worker_py.encoding),
+                     "%s", e->encoding);
+            snprintf(pycgi_worker_py.errors, sizeof(pycgi_worker_py.errors),
+                     "%s", e->errors);
+        }
+        Py_XDECREF(res);
+    }
+    path = PyUnicode_DecodeFSDefault(strs[0]);
+    key = Py_BuildValue("(LLK)", (long long)h->mtime, (long long)h->size,
+                        (unsigned long long)h->inode);
+    argv = PyList_New(h->nargv);
+    pp = e->pythonpath ? PyUnicode_DecodeFSDefault(e->pythonpath)
+                       : (Py_INCREF(Py_None), Py_None);
+    for (i = 0; argv && i < h->nargv; i++) {
+        PyObject *a = PyUnicode_DecodeFSDefault(strs[3 + i]);
+
+        if (!a) {
+            Py_CLEAR(argv);
+            break;
+        }
+        PyList_SET_ITEM(argv, i, a);
+    }
+    res = path && key && argv && pp
+          ? PyObject_CallFunctionObjArgs(pycgi_worker_py.run, path, key, argv,
+                                         pp, NULL)
+          : NULL;
+    Py_XDECREF(path);
+    Py_XDECREF(key);
+    Py_XDECREF(argv);
+    Py_XDECREF(pp);
+    if (pycgi_worker_in_child) {
+        /* A child the script forked, back here: in a CGI process it
+         * would just exit.  It must never serve requests. */
+        _exit(res && PyLong_Check(res) ? (int)PyLong_AsLong(res) & 0xff : 1);
+    }
+    if (!res || !PyLong_Check(res)) {
+        pycgi_worker_log_pyerr(PYCGI_WORKER_ERROR, PYCGI_WORKER_LOGNO(0813)
+                               "the worker's runner failed");
+        snprintf(what, whatlen, "its runner failed");
+        *retire = PYCGI_RETIRE_ERROR;
+    }
+    else {
+        status = (int)PyLong_AsLong(res);
+    }
+    Py_XDECREF(res);
+    return status;
+}
+
+/* One connection: read, check, run, answer.  Returns 0 to go on, or
+ * the reason to retire (`what` says it in words). */
+static unsigned pycgi_worker_request(int conn, char *what, size_t whatlen)
+{
+    int fds[PYCGI_WORKER_MAX_FDS], nfds = 0, rc, status, i;
+    const char *err = NULL;
+    unsigned retire = PYCGI_RETIRE_NONE, r;
+    long touched = 0;
+    pycgi_worker_env e;
+    PyObject *res;
+
+    rc = pycgi_worker_read(conn, fds, &nfds, &err);
+    if (rc <= 0) {
+        if (rc < 0) {
+            pycgi_worker_log(PYCGI_WORKER_WARNING, PYCGI_WORKER_LOGNO(0810)
+                             "refused a request that does not parse: %s",
+                             err);
+            pycgi_worker_reply(conn, PYCGI_REPLY_REFUSED, PYCGI_REFUSE_PROTOCOL,
+                               0);
+        }
+        pycgi_worker_close_all(fds, nfds);
+        close(conn);
+        return PYCGI_RETIRE_NONE;
+    }
+    if (!pycgi_worker_token_ok(pycgi_worker_req.token)) {
+        struct ucred cred = { 0, 0, 0 };
+        socklen_t len = sizeof(cred);
+
+        getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+        pycgi_worker_log(PYCGI_WORKER_WARNING, PYCGI_WORKER_LOGNO(0811)
+                         "refused a request with a wrong pool token from "
+                         "pid %d (uid %u)", (int)cred.pid, (unsigned)cred.uid);
+        pycgi_worker_reply(conn, PYCGI_REPLY_REFUSED, PYCGI_REFUSE_TOKEN, 0);
+        pycgi_worker_close_all(fds, nfds);
+        close(conn);
+        return PYCGI_RETIRE_NONE;
+    }
+    snprintf(pycgi_worker_slot->script, sizeof(pycgi_worker_slot->script),
+             "%s", pycgi_worker_strs[0]);
+    pycgi_worker_set_state(PYCGI_SLOT_BUSY, PYCGI_RETIRE_NONE);
+    if (pycgi_worker_reply(conn, PYCGI_REPLY_STARTED, 0, 0) < 0) {
+        /* httpd gave up on the request already. */
+        pycgi_worker_close_all(fds, nfds);
+        close(conn);
+        pycgi_worker_set_state(PYCGI_SLOT_IDLE, PYCGI_RETIRE_NONE);
+        return PYCGI_RETIRE_NONE;
+    }
+    for (i = 0; i < 3; i++) {
+        if (dup2(fds[i], i) < 0) {
+            snprintf(what, whatlen, "dup2 of the request's fd failed: %s",
+                     strerror(errno));
+            return PYCGI_RETIRE_ERROR;
+        }
+    }
+    /* The three arrive as the lowest free numbers: usually adjacent. */
+    if (fds[2] == fds[0] + 2 && fds[1] == fds[0] + 1) {
+        close_range(fds[0], fds[2], 0);
+    }
+    else {
+        pycgi_worker_close_all(fds, 3);
+    }
+    if (pycgi_worker_proc_environ(pycgi_worker_strs + 3 + pycgi_worker_req.nargv,
+                                  pycgi_worker_req.nenv, &e) < 0) {
+        snprintf(what, whatlen, "out of memory for the environment");
+        return PYCGI_RETIRE_ERROR;
+    }
+    status = pycgi_worker_run(&e, &retire, what, whatlen);
+    /* The response ends here: httpd sees EOF on the script's pipes. */
+    if (dup2(pycgi_worker_fd.devnull, 0) < 0
+        || dup2(pycgi_worker_fd.devnull, 1) < 0
+        || dup2(pycgi_worker_fd.log, 2) < 0) {
+        snprintf(what, whatlen, "the worker's own descriptors are gone");
+        return PYCGI_RETIRE_ERROR;
+    }
+    environ = pycgi_worker_empty_env;
+    res = PyObject_CallFunction(pycgi_worker_py.end, "i",
+                                e.body || (pycgi_worker_req.flags
+                                           & PYCGI_REQ_BODY));
+    r = PYCGI_RETIRE_NONE;
+    if (!res) {
+        pycgi_worker_log_pyerr(PYCGI_WORKER_ERROR, PYCGI_WORKER_LOGNO(0813)
+                               "the worker's clean-up failed");
+        snprintf(what, whatlen, "its clean-up failed");
+        r = PYCGI_RETIRE_ERROR;
+    }
+    else {
+        /* > 0: a reason to retire; < 0: minus what the script touched
+         * (PYCGI_WORKER_TOUCH_*). */
+        long v = PyLong_AsLong(res);
+
+        Py_DECREF(res);
+        if (v > 0) {
+            r = v < PYCGI_RETIRE_REASONS ? (unsigned)v : PYCGI_RETIRE_ERROR;
+            snprintf(what, whatlen, "%s", r == PYCGI_RETIRE_THREADS
+                     ? "Python threads still running after the script"
+                     : r == PYCGI_RETIRE_SIGNALS
+                     ? "the script changed a signal handler"
+                     : "the script closed a std stream");
+        }
+        else if (v < 0) {
+            touched = -v;
+        }
+    }
+    PyErr_Clear();
+    if (touched & PYCGI_WORKER_TOUCH_CWD) {
+        pycgi_worker_cwd[0] = '\0';
+    }
+    if (touched & PYCGI_WORKER_TOUCH_CHILDREN) {
+        pycgi_worker_forked = 1;
+    }
+    if (!retire) {
+        retire = r;
+    }
+    if (!retire && ((touched & (PYCGI_WORKER_TOUCH_SIGNALS
+                                | PYCGI_WORKER_TOUCH_PROCESS))
+                    || (pycgi_worker_slot->requests + 1)
+                       % PYCGI_WORKER_FULL_CHECK == 0)) {
+        retire = pycgi_worker_proc_check_full(what, whatlen);
+        pycgi_worker_forked = 0;
+        /* A working directory changed from C. */
+        pycgi_worker_cwd[0] = '\0';
+    }
+    if (!retire) {
+        retire = pycgi_worker_proc_check(pycgi_worker_args.memory_kb,
+                                         pycgi_worker_forked, what, whatlen);
+        pycgi_worker_forked = 0;
+    }
+    if (!retire && pycgi_worker_args.max_requests
+        && pycgi_worker_slot->requests + 1 >= pycgi_worker_args.max_requests) {
+        snprintf(what, whatlen, "maximum requests reached");
+        retire = PYCGI_RETIRE_MAX_REQUESTS;
+    }
+    pycgi_worker_reply(conn, PYCGI_REPLY_DONE, status,
+                       retire ? PYCGI_DONE_RETIRING : 0);
+    close(conn);
+    pycgi_worker_slot->requests++;
+    if (!retire) {
+        pycgi_worker_set_state(PYCGI_SLOT_IDLE, PYCGI_RETIRE_NONE);
+    }
+    return retire;
+}
+
+/* Wait for connections until a retire reason comes up. */
+static void pycgi_worker_loop(void)
+{
+    int timeout = pycgi_worker_args.idle_timeout
+                  ? (int)pycgi_worker_args.idle_timeout * 1000 : -1;
+    char what[256];
+
+    for (;;) {
+        struct epoll_event ev[2];
+        int n, i, ready = 0, conn;
+        unsigned retire;
+
+        n = epoll_wait(pycgi_worker_fd.epoll, ev, 2, timeout);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            snprintf(what, sizeof(what), "epoll_wait: %s", strerror(errno));
+            pycgi_worker_retire(PYCGI_RETIRE_ERROR, what);
+        }
+        if (n == 0) {
+            snprintf(what, sizeof(what), "idle for %lu seconds",
+                     pycgi_worker_args.idle_timeout);
+            pycgi_worker_retire(PYCGI_RETIRE_IDLE, what);
+        }
+        for (i = 0; i < n; i++) {
+            if (ev[i].data.fd == pycgi_worker_fd.life) {
+                char c;
+
+                /* Nobody writes there: readable means EOF. */
+                if (read(pycgi_worker_fd.life, &c, 1) <= 0) {
+                    pycgi_worker_retire(PYCGI_RETIRE_SHUTDOWN,
+                                        "the supervisor is gone");
+                }
+            }
+            else {
+                ready = 1;
+            }
+        }
+        if (!ready) {
+            continue;
+        }
+        conn = accept4(pycgi_worker_fd.listen, NULL, NULL,
+                       SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (conn < 0) {
+            if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) {
+                continue;
+            }
+            snprintf(what, sizeof(what), "accept: %s", strerror(errno));
+            pycgi_worker_retire(PYCGI_RETIRE_ERROR, what);
+        }
+        retire = pycgi_worker_request(conn, what, sizeof(what));
+        if (retire) {
+            pycgi_worker_retire(retire, what);
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int64_t t0 = pycgi_worker_now();
+
+    /* No core dumps or ptrace by other processes of the same user:
+     * the segment holds the pool's token. */
+    prctl(PR_SET_DUMPABLE, 0);
+    if (pycgi_worker_parse_args(argc, argv) < 0
+        || pycgi_worker_proc_init() < 0 || pycgi_worker_map() < 0) {
+        return 2;
+    }
+    if (pycgi_worker_python_init() < 0) {
+        pycgi_worker_retire(PYCGI_RETIRE_ERROR, "Python did not start");
+    }
+    pycgi_worker_proc_snapshot();
+    pthread_atfork(NULL, pycgi_worker_after_fork_parent,
+                   pycgi_worker_after_fork_child);
+    pycgi_worker_slot->pid = getpid();
+    pycgi_worker_slot->requests = 0;
+    pycgi_worker_set_state(PYCGI_SLOT_IDLE, PYCGI_RETIRE_NONE);
+    pycgi_worker_log(PYCGI_WORKER_INFO, PYCGI_WORKER_LOGNO(0802)
+                     "worker ready: pool %s, slot %lu, Python %s, "
+                     "started in %lld ms", pycgi_worker_args.pool,
+                     pycgi_worker_args.slot, PY_VERSION,
+                     (long long)(pycgi_worker_now() - t0) / 1000);
+    pycgi_worker_loop();
+    return 0;
+}

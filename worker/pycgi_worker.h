@@ -1,0 +1,128 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE and NOTICE). */
+
+/*
+ * pycgi_worker.h -- the daemon worker program (pycgi-worker), shared
+ * between its two C files:
+ *
+ *   pycgi_worker.c       main(), the request loop, the Python half
+ *                        (the only file that includes Python.h);
+ *   pycgi_worker_proc.c  plain process work: logging, descriptors, the
+ *                        request's environment and locale, and the
+ *                        after-request checks against a boot snapshot.
+ *
+ * No httpd or APR header: the worker is a separate program that the
+ * supervisor execs, talking to httpd only through pycgi_proto.h.
+ * Single-threaded: nothing here is locked.
+ */
+#ifndef PYCGI_WORKER_H
+#define PYCGI_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pycgi_proto.h"
+
+/* Log levels of the lines on the log pipe. */
+#define PYCGI_WORKER_ERROR   0
+#define PYCGI_WORKER_WARNING 1
+#define PYCGI_WORKER_NOTICE  2
+#define PYCGI_WORKER_INFO    3
+#define PYCGI_WORKER_DEBUG   4
+
+/* "PYCGI0nnn: " as the rest of mod_pycgi writes it (see ERRORS.md). */
+#define PYCGI_WORKER_LOGNO(n) "PYCGI" #n ": "
+
+/* One line "LEVEL message\n" on the log pipe, in one write().  Newlines
+ * in the message are turned into spaces; long lines are cut. */
+void pycgi_worker_log(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The command line (see pycgi_worker.c); read-only after start-up. */
+typedef struct {
+    const char *pool;
+    unsigned long slot;
+    unsigned long max_requests;     /* 0 = never */
+    unsigned long memory_kb;        /* 0 = no limit */
+    unsigned long idle_timeout;     /* seconds, 0 = never */
+    const char *python;
+    const char *preload;            /* "mod1,mod2" or NULL */
+    int compat_first;
+} pycgi_worker_config;
+
+extern pycgi_worker_config pycgi_worker_args;
+
+/* The pool's segment and this worker's slot in it (the worker writes
+ * only its own slot). */
+extern pycgi_pool_head *pycgi_worker_head;
+extern pycgi_pool_slot *pycgi_worker_slot;
+
+int pycgi_worker_parse_args(int argc, char **argv);
+
+/* Map the segment from PYCGI_WORKER_FD_SHM (closed afterwards), check
+ * it and the slot number.  0, or -1 after logging. */
+int pycgi_worker_map(void);
+
+/* Enter a PYCGI_SLOT_* state (and say why, once EXITING). */
+void pycgi_worker_set_state(unsigned state, unsigned reason);
+
+/* Descriptors the worker keeps for itself (all >= 3, CLOEXEC). */
+typedef struct {
+    int listen;         /* PYCGI_WORKER_FD_LISTEN */
+    int life;           /* PYCGI_WORKER_FD_LIFE */
+    int log;            /* a dup of the log pipe (fd 2 at start) */
+    int devnull;        /* /dev/null, O_RDWR */
+    int stat;           /* /proc/self/stat, for RSS and threads */
+    int task;           /* /proc/self/task: its link count, threads + 2 */
+    int epoll;          /* listen (EPOLLEXCLUSIVE) + life */
+} pycgi_worker_fds;
+
+extern pycgi_worker_fds pycgi_worker_fd;
+
+/* Start-up: close-on-exec on every fd >= 3, the kept descriptors
+ * above, socket timeouts.  Returns 0, or -1 after logging. */
+int pycgi_worker_proc_init(void);
+
+/* Snapshot of the process state the after-request checks compare
+ * with (signals, mask, umask, rlimits, ids).  Taken once at boot, after
+ * Python installed its own signal handlers. */
+void pycgi_worker_proc_snapshot(void);
+
+/* The cheap checks, after every request: threads (beyond those at
+ * boot), RSS if there is a limit (`memory_kb`, 0 = none), and, if
+ * `children` (the script forked or spawned), child processes (reaped
+ * if finished).  Returns 0 or a PYCGI_RETIRE_* reason; `what` gets a
+ * phrase for the log line. */
+unsigned pycgi_worker_proc_check(unsigned long memory_kb, int children,
+                                 char *what, size_t whatlen);
+
+/* The full comparison with the boot snapshot (~90 system calls): only
+ * when the script touched signals or process state through Python,
+ * and every PYCGI_WORKER_FULL_CHECK requests for changes made in C.
+ * Also reaps children. */
+#define PYCGI_WORKER_FULL_CHECK 128
+unsigned pycgi_worker_proc_check_full(char *what, size_t whatlen);
+
+/* The request's environment: `env` points at nenv "NAME=value"
+ * strings (inside the request buffer, owned by the caller and kept
+ * until the next request).  Makes `environ` exactly that (plus
+ * LC_CTYPE=C.UTF-8 where python3 would coerce the C locale, as it does
+ * at start-up), and fills `out` with the entries in order.  Also
+ * decides the std streams' encoding python3 would choose under it.
+ * The array is the worker's own, reused from request to request;
+ * whatever glibc's setenv() makes of it during a script is glibc's. */
+typedef struct {
+    char **envp;            /* the entries, NULL-terminated */
+    size_t n;
+    const char *pythonpath; /* PYTHONPATH's value, or NULL */
+    int body;               /* CONTENT_LENGTH or HTTP_TRANSFER_ENCODING */
+    const char *encoding;   /* the std streams' encoding and errors, */
+    const char *errors;     /* as python3 would choose them */
+} pycgi_worker_env;
+
+int pycgi_worker_proc_environ(char **env, size_t nenv, pycgi_worker_env *out);
+
+/* Microseconds since the epoch (vDSO: no system call). */
+int64_t pycgi_worker_now(void);
+
+#endif /* PYCGI_WORKER_H */

@@ -1,0 +1,431 @@
+# Licensed under the Apache License, Version 2.0 (see LICENSE and NOTICE).
+#
+# pycgi_worker.py -- the Python half of the daemon worker.  Compiled into
+# pycgi-worker (as pycgi_worker_py.h) and imported once at boot as the
+# module "_pycgi_worker".  The C half (pycgi_worker.c) calls run() and
+# then end() for every request, one at a time, with the GIL held.
+#
+# A worker is a real process: its std streams are the ones Python made
+# at boot over fds 0, 1 and 2, and the C half dup2()s each request's
+# pipes onto those fds.  run() makes the interpreter look like
+# "/usr/bin/python3 script.py" for one script (sys.argv, sys.path,
+# __main__; os.environ is filled by C); end() puts back what is cheap to
+# put back and reports, as a PYCGI_RETIRE_* number, what is not.
+
+import builtins
+import importlib.machinery
+import io
+import os
+import sys
+
+_RETIRE_THREADS = 4
+_RETIRE_SIGNALS = 5
+_RETIRE_PROCESS = 6
+_RETIRE_STDIO = 8
+
+_code_cache = {}    # path -> [(mtime_us, size, ino), code or None, globals, sys.path[0]]
+_base_path = list(sys.path)
+_environ = os.environ
+_environ_data = os.environ._data
+_environb = os.environb
+_modules = sys.modules
+_ModuleType = type(sys)
+_boot_main = _modules.get('__main__')
+_boot_excepthook = sys.excepthook
+_boot_displayhook = sys.displayhook
+_stdin, _stdout, _stderr = sys.stdin, sys.stdout, sys.stderr
+_boot_streams = (_stdin, _stdout, _stderr)
+_boot_buffers = (_stdin.buffer, _stdout.buffer, _stderr.buffer)
+_python = sys.executable
+
+# Set by the wrappers below when a script touched process state that is
+# too costly to compare after every request (see pycgi_worker_proc.c).
+_touched = [0]
+_TOUCH_SIGNALS = 1
+_TOUCH_PROCESS = 2
+_TOUCH_CHILDREN = 4     # subprocess, posix_spawn: no at-fork hook runs
+_TOUCH_CWD = 8
+
+
+def _entry(path, key):
+    # key: (mtime, size, inode) from the stat httpd made for the request.
+    ent = _code_cache.get(path)
+    if ent is not None and ent[0] == key:
+        return ent
+    # sys.path[0] as python3 computes it: the directory of the script
+    # with symlinks resolved.  Once per cache miss, not per request.
+    spath0 = os.path.dirname(os.path.realpath(path))
+    # The globals python3 starts __main__ with, in its order (a fresh
+    # module gives __name__, __doc__, __package__, __spec__).
+    ent = [key, None, {
+        '__loader__': importlib.machinery.SourceFileLoader('__main__', path),
+        '__annotations__': None,
+        '__builtins__': builtins,
+        '__file__': path,
+        '__cached__': None,
+    }, spath0]
+    _code_cache[path] = ent
+    return ent
+
+
+def _exit_status(code):
+    # What python3 does with SystemExit's code at exit.
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xff
+    # sys.exit("message") prints the message to stderr, exit status 1.
+    try:
+        print(code, file=sys.stderr)
+    except BaseException:
+        pass
+    return 1
+
+
+def _report(info):
+    # An uncaught exception: sys.excepthook, as python3 calls it (the
+    # script's own hook, e.g. cgitb's, or the built-in one).
+    try:
+        sys.excepthook(*info)
+    except BaseException as e:
+        try:
+            print('Error in sys.excepthook:', file=sys.stderr)
+            sys.__excepthook__(type(e), e, e.__traceback__)
+            print('\nOriginal exception was:', file=sys.stderr)
+            sys.__excepthook__(*info)
+        except BaseException:
+            pass
+
+
+def run(path, key, argv, pythonpath):
+    """Run one script as "python3 path" would (C has set fds 0-2, the
+    C environ, os.environ and the working directory).  Returns the exit
+    status python3 would have had (0-255)."""
+    ent = _entry(path, key)
+    _spath0[0] = ent[3]
+    sys.argv = argv
+    sys.orig_argv = [_python] + argv
+    if pythonpath:
+        sys.path[:] = [ent[3]] + [p for p in pythonpath.split(':') if p] \
+            + _base_path
+    else:
+        sys.path[:] = [ent[3]] + _base_path
+    main = _ModuleType('__main__')
+    g = main.__dict__
+    g.update(ent[2])
+    g['__annotations__'] = {}
+    _modules['__main__'] = main
+    _cur_globals[0] = g
+    status = 0
+    try:
+        code = ent[1]
+        if code is None:
+            with open(path, 'rb') as f:
+                source = f.read()
+            ent[1] = code = compile(source, path, 'exec', dont_inherit=True)
+        exec(code, g)
+    except SystemExit as e:
+        status = _exit_status(e.code)
+    except BaseException:
+        # The traceback starts at the script, not in this runner.
+        etype, value, tb = sys.exc_info()
+        tb = tb.tb_next if tb is not None else None
+        value.__traceback__ = tb
+        _report((etype, value, tb))
+        del etype, value, tb
+        status = 1
+    # What python3 does at exit, in its order: wait for the non-daemon
+    # threads (the response includes their output; the worker retires),
+    # the script's atexit callbacks, then flush sys.stdout and stderr (a
+    # failed stdout flush makes the exit status 120).
+    threading = _modules.get('threading')
+    if threading is not None and threading.active_count() > 1:
+        _threads_left[0] = True
+        try:
+            threading._shutdown()
+        except BaseException:
+            _report(sys.exc_info())
+    if _script_exits:
+        _run_script_exits()
+    for s in (sys.stdout, sys.stderr):
+        try:
+            if not s.closed:
+                s.flush()
+        except BaseException:
+            if s is sys.stdout and status == 0:
+                status = 120
+    if sys.stdout is not _stdout or sys.stderr is not _stderr:
+        for s in (_stdout, _stderr):
+            try:
+                if not s.closed:
+                    s.flush()
+            except BaseException:
+                pass
+    return status
+
+
+def _unwrap(name, boot, buf):
+    # The script rebound sys.<name>.  A wrapper over our buffer
+    # (io.TextIOWrapper(sys.stdout.buffer, ...), a CGI idiom) is detached
+    # so that its collection later cannot close the buffer.
+    s = getattr(sys, name)
+    try:
+        if isinstance(s, io.TextIOWrapper) and s.buffer is buf:
+            s.detach()
+    except BaseException:
+        pass
+    setattr(sys, name, boot)
+
+
+_spath0 = ['/']
+
+
+def end(body):
+    """Put the interpreter back for the next script (C has put /dev/null
+    on fds 0 and 1 and the log pipe on fd 2).  `body`: the request had
+    one.  Returns a PYCGI_RETIRE_* reason to retire for, 0, or minus
+    the _TOUCH_* bits of what the C half must look at."""
+    retire = 0
+    if sys.stdin is not _stdin:
+        _unwrap('stdin', _stdin, _boot_buffers[0])
+    if sys.stdout is not _stdout:
+        _unwrap('stdout', _stdout, _boot_buffers[1])
+    if sys.stderr is not _stderr:
+        _unwrap('stderr', _stderr, _boot_buffers[2])
+    try:
+        # What the script left unread of the body in stdin's buffers (fd
+        # 0 is /dev/null now: three system calls, so only if there was a
+        # body), and any output a failed flush left behind.
+        if body:
+            _stdin.read()
+        _stdout.flush()
+        _stderr.flush()
+    except BaseException:
+        retire = _RETIRE_STDIO
+    if _stdin.closed or _stdout.closed or _stderr.closed \
+            or _boot_buffers[0].closed or _boot_buffers[1].closed \
+            or _boot_buffers[2].closed:
+        retire = _RETIRE_STDIO
+    if sys.excepthook is not _boot_excepthook:
+        sys.excepthook = _boot_excepthook
+    if sys.displayhook is not _boot_displayhook:
+        sys.displayhook = _boot_displayhook
+    main = _modules.get('__main__')
+    _modules['__main__'] = _boot_main
+    if os.environ is not _environ:
+        os.environ = _environ
+    if _environ._data is not _environ_data \
+            or _environb._data is not _environ_data:
+        _environ._data = _environb._data = _environ_data
+    sys.path[:] = _base_path
+    _cur_globals[0] = None
+    if main is not None:
+        main.__dict__.clear()
+        del main
+    _forget_local_modules(_spath0[0])
+    if _threads_left[0]:
+        # threading._shutdown() ran: this interpreter's threading is
+        # finished, as in a process at exit (C threads: the C half's
+        # count).
+        retire = _RETIRE_THREADS
+    t = _touched[0]
+    if t and not retire:
+        _touched[0] = 0
+        if t & _TOUCH_SIGNALS and _signals_changed():
+            return _RETIRE_SIGNALS
+        return -t
+    return retire
+
+
+# Threads were running when the script ended (see run()).
+_threads_left = [False]
+_real_atexit_register = None
+
+# atexit callbacks the script's own code registered (functions of its
+# __main__): run after it, as python3 runs them at exit, and removed.
+# Those that library modules register when imported stay, as in any
+# long-lived process.
+_script_exits = []
+_cur_globals = [None]
+
+
+def _atexit_register(func, *args, **kwargs):
+    _real_atexit_register(func, *args, **kwargs)
+    if getattr(func, '__globals__', None) is _cur_globals[0]:
+        _script_exits.append((func, args, kwargs))
+    return func
+
+
+def _run_script_exits():
+    import atexit
+    calls = list(_script_exits)
+    del _script_exits[:]
+    for func, args, kwargs in calls:
+        atexit.unregister(func)
+    for func, args, kwargs in reversed(calls):
+        try:
+            func(*args, **kwargs)
+        except BaseException as e:
+            # As python3 reports it (the unraisable hook's format).
+            try:
+                import traceback
+                print('Exception ignored in atexit callback: %r' % (func,),
+                      file=sys.stderr)
+                traceback.print_exception(type(e), e, e.__traceback__.tb_next,
+                                          file=sys.stderr)
+            except BaseException:
+                pass
+
+
+def _forget_local_modules(spath0):
+    # Modules imported from the script's own directory (or below it:
+    # packages) are the script's business: dropped after each request so
+    # that edits show and two directories' "utils" never mix.  Library
+    # modules stay.  sys.modules only grows when something was imported.
+    n = len(_modules)
+    if n == _nmods[0]:
+        return
+    prefix = spath0.rstrip('/') + '/'
+    for name, mod in list(_modules.items()):
+        f = getattr(mod, '__file__', None)
+        if f and f.startswith(prefix):
+            del _modules[name]
+    _nmods[0] = len(_modules)
+
+
+_nmods = [0]
+
+
+# --- signals and process state ------------------------------------------
+
+import _signal  # noqa: E402
+
+_boot_handlers = {}
+
+
+def _signals_changed():
+    for n, h in _boot_handlers.items():
+        try:
+            if _signal.getsignal(n) is not h:
+                return True
+        except BaseException:
+            return True
+    return False
+
+
+def _touching(func, what):
+    def wrapper(*args, **kwargs):
+        _touched[0] |= what
+        return func(*args, **kwargs)
+    wrapper.__name__ = func.__name__
+    wrapper.__qualname__ = getattr(func, '__qualname__', func.__name__)
+    wrapper.__doc__ = func.__doc__
+    wrapper.__wrapped__ = func
+    return wrapper
+
+
+def _wrap(mod, names, what):
+    for name in names:
+        f = getattr(mod, name, None)
+        if f is not None:
+            setattr(mod, name, _touching(f, what))
+
+
+def boot(compat, compat_first, preload_ok):
+    """Once, before the first request (after --preload)."""
+    for n in range(1, _signal.NSIG):
+        try:
+            _boot_handlers[n] = _signal.getsignal(n)
+        except (ValueError, OSError):
+            pass
+    # signal.signal() and friends look up _signal's functions at call
+    # time, so wrapping _signal's catches both spellings.
+    names = ('signal', 'alarm', 'setitimer', 'pthread_sigmask',
+             'set_wakeup_fd', 'siginterrupt')
+    import signal
+    orig = dict((n, getattr(_signal, n, None)) for n in names)
+    _wrap(_signal, names, _TOUCH_SIGNALS)
+    # signal.py copied some of them ("from _signal import *").
+    for n in names:
+        if orig[n] is not None and getattr(signal, n, None) is orig[n]:
+            setattr(signal, n, getattr(_signal, n))
+    _wrap(os, ('umask', 'setuid', 'setgid', 'seteuid', 'setegid',
+               'setreuid', 'setregid', 'setresuid', 'setresgid',
+               'setgroups', 'initgroups', 'chroot', 'nice',
+               'setpriority', 'setsid', 'setpgid', 'setpgrp'),
+          _TOUCH_PROCESS)
+    _wrap(os, ('chdir', 'fchdir'), _TOUCH_CWD)
+    _wrap(os, ('posix_spawn', 'posix_spawnp'), _TOUCH_CHILDREN)
+    import subprocess
+    subprocess.Popen._execute_child = _touching(
+        subprocess.Popen._execute_child, _TOUCH_CHILDREN)
+    try:
+        import resource
+        _wrap(resource, ('setrlimit', 'prlimit'), _TOUCH_PROCESS)
+    except ImportError:
+        pass
+    if 'faulthandler' in _modules:
+        _wrap(_modules['faulthandler'], ('register', 'unregister'),
+              _TOUCH_SIGNALS)
+    import atexit
+    global _real_atexit_register
+    _real_atexit_register = atexit.register
+    atexit.register = _atexit_register
+    _install_compat(compat, compat_first)
+    _nmods[0] = len(_modules)
+
+
+def enable_faulthandler():
+    import faulthandler
+    faulthandler.enable(file=2, all_threads=True)
+
+
+def stdio_config(encoding, errors):
+    """Reconfigure the std streams for a request whose locale differs
+    from the last one's (stderr keeps backslashreplace, as python3)."""
+    import codecs
+    encoding = codecs.lookup(encoding).name
+    for s in (_stdin, _stdout):
+        s.reconfigure(encoding=encoding, errors=errors)
+    _stderr.reconfigure(encoding=encoding, errors='backslashreplace')
+
+
+def error_line(value):
+    # An exception, on one line for the log.
+    if value is None:
+        return 'unknown error'
+    text = '%s: %s' % (type(value).__name__, value)
+    return text.replace('\n', ' ')
+
+
+class _CompatFinder:
+    """Serves mod_pycgi's own cgi and cgitb to scripts: behind the
+    standard library normally, so only where it lacks them (Python
+    3.13+); in front with --compat-first."""
+
+    def __init__(self, sources):
+        self.sources = sources
+
+    def find_spec(self, name, path=None, target=None):
+        if name in self.sources:
+            import importlib.util
+            return importlib.util.spec_from_loader(
+                name, self, origin='mod_pycgi compat ' + name)
+        return None
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        code = compile(self.sources[module.__name__],
+                       '<mod_pycgi compat %s>' % module.__name__, 'exec',
+                       dont_inherit=True)
+        exec(code, module.__dict__)
+
+
+def _install_compat(sources, first):
+    finder = _CompatFinder(dict(sources))
+    if first:
+        sys.meta_path.insert(0, finder)
+    else:
+        sys.meta_path.append(finder)
