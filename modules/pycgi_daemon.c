@@ -95,6 +95,11 @@ static char *pycgi_daemon_message(pycgi_daemon_req *d, apr_size_t *len)
             && strcmp(apr_table_get(r->headers_in, "Content-Length"), "0"))) {
         h->flags |= PYCGI_REQ_BODY;
     }
+    else {
+        /* No body: the worker gives the script a pipe at EOF of its
+         * own; one pipe fewer per request. */
+        h->flags |= PYCGI_REQ_NO_STDIN;
+    }
     h->mtime = r->finfo.mtime;
     h->size = r->finfo.size;
     h->inode = (uint64_t)r->finfo.inode;
@@ -139,8 +144,8 @@ static int pycgi_daemon_wait(int fd, short events, apr_time_t deadline)
 
 /* Send the request and the script's ends of its pipes. */
 static apr_status_t pycgi_daemon_send(pycgi_daemon_req *d, const char *msg,
-                                      apr_size_t len, int fds[3],
-                                      apr_time_t deadline)
+                                      apr_size_t len, const int *fds,
+                                      int nfds, apr_time_t deadline)
 {
     union {
         char buf[CMSG_SPACE(3 * sizeof(int))];
@@ -165,8 +170,9 @@ static apr_status_t pycgi_daemon_send(pycgi_daemon_req *d, const char *msg,
             cm = CMSG_FIRSTHDR(&mh);
             cm->cmsg_level = SOL_SOCKET;
             cm->cmsg_type = SCM_RIGHTS;
-            cm->cmsg_len = CMSG_LEN(3 * sizeof(int));
-            memcpy(CMSG_DATA(cm), fds, 3 * sizeof(int));
+            mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+            cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+            memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
         }
         n = sendmsg(d->conn, &mh, MSG_NOSIGNAL);
         if (n > 0) {
@@ -253,13 +259,12 @@ static apr_file_t *pycgi_daemon_file(request_rec *r, int *fd)
 {
     apr_file_t *f = NULL;
 
-    fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) | O_NONBLOCK);
     if (apr_os_pipe_put_ex(&f, fd, 1, r->pool) != APR_SUCCESS) {
         close(*fd);
         *fd = -1;
         return NULL;
     }
-    apr_file_pipe_timeout_set(f, 0);
+    apr_file_pipe_timeout_set(f, 0);    /* our end: non-blocking */
     *fd = -1;   /* the apr_file_t owns it now */
     return f;
 }
@@ -301,12 +306,12 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     struct sockaddr_un sa;
     pycgi_proto_reply rep;
     pycgi_pipe_result res;
-    apr_file_t *fin, *fout, *ferr;
+    apr_file_t *fin = NULL, *fout, *ferr;
     apr_time_t deadline;
     apr_size_t len;
     apr_status_t rv;
     const char *msg;
-    int one = 1, rc, status;
+    int one = 1, rc, status, nostdin;
 
     d->r = r;
     d->conn = -1;
@@ -324,16 +329,31 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
                                      "environment too large for a daemon "
                                      "worker");
     }
+    nostdin = (((const pycgi_proto_req *)msg)->flags & PYCGI_REQ_NO_STDIN) != 0;
     apr_pool_cleanup_register(r->pool, d, pycgi_daemon_cleanup,
                               apr_pool_cleanup_null);
 
+    /* Pipes first, then connect and send at once: the worker that wakes
+     * for the connection finds the request there already. */
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0
+        || (!nostdin && pipe2(in, O_CLOEXEC) < 0)) {
+        rv = errno;
+        pycgi_daemon_close3(&in[0], &out[0], &err[0]);
+        pycgi_daemon_close3(&in[1], &out[1], &err[1]);
+        return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, rv,
+                                     PYCGI_LOGNO(0906),
+                                     "cannot create pipes for");
+    }
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
     apr_cpystrn(sa.sun_path, d->pool->sockpath, sizeof(sa.sun_path));
     d->conn = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (d->conn < 0
         || setsockopt(d->conn, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
-        return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, errno,
+        rv = errno;
+        pycgi_daemon_close3(&in[0], &out[0], &err[0]);
+        pycgi_daemon_close3(&in[1], &out[1], &err[1]);
+        return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, rv,
                                      PYCGI_LOGNO(0903),
                                      "cannot create a socket for the daemon "
                                      "worker of");
@@ -345,7 +365,10 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
            && errno == EINTR) {
     }
     if (rc < 0) {
-        if (errno == EAGAIN) {
+        rv = errno;
+        pycgi_daemon_close3(&in[0], &out[0], &err[0]);
+        pycgi_daemon_close3(&in[1], &out[1], &err[1]);
+        if (rv == EAGAIN) {
             __atomic_add_fetch(&d->pool->stats->queue_full, 1,
                                __ATOMIC_RELAXED);
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PYCGI_LOGNO(0904)
@@ -356,7 +379,7 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
                           r->filename);
             return HTTP_SERVICE_UNAVAILABLE;
         }
-        return pycgi_log_scripterror(r, HTTP_SERVICE_UNAVAILABLE, errno,
+        return pycgi_log_scripterror(r, HTTP_SERVICE_UNAVAILABLE, rv,
                                      PYCGI_LOGNO(0905),
                                      "cannot reach the daemon pool (is its "
                                      "supervisor running?) for");
@@ -364,20 +387,12 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     apr_atomic_inc32(&d->pool->stats->queued);
     d->queued = 1;
 
-    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0
-        || pipe2(err, O_CLOEXEC) < 0) {
-        rv = errno;
-        pycgi_daemon_close3(&in[0], &out[0], &err[0]);
-        pycgi_daemon_close3(&in[1], &out[1], &err[1]);
-        return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, rv,
-                                     PYCGI_LOGNO(0906),
-                                     "cannot create pipes for");
-    }
     deadline = apr_time_now() + d->pool->queue_timeout;
     give[0] = in[0];
     give[1] = out[1];
     give[2] = err[1];
-    rv = pycgi_daemon_send(d, msg, len, give, deadline);
+    rv = pycgi_daemon_send(d, msg, len, nostdin ? give + 1 : give,
+                           nostdin ? 2 : 3, deadline);
     /* The script's ends are the worker's now (or nobody's). */
     pycgi_daemon_close3(&in[0], &out[1], &err[1]);
     if (rv == APR_SUCCESS) {
@@ -394,10 +409,12 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     d->queued = 0;
     __atomic_add_fetch(&d->pool->stats->requests, 1, __ATOMIC_RELAXED);
 
-    fin = pycgi_daemon_file(r, &in[1]);
+    if (!nostdin) {
+        fin = pycgi_daemon_file(r, &in[1]);
+    }
     fout = pycgi_daemon_file(r, &out[0]);
     ferr = pycgi_daemon_file(r, &err[0]);
-    if (!fin || !fout || !ferr) {
+    if ((!fin && !nostdin) || !fout || !ferr) {
         pycgi_pool_tell(d->pool, PYCGI_CTL_KILL, d->worker);
         return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, 0,
                                      PYCGI_LOGNO(0906),

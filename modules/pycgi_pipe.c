@@ -17,6 +17,16 @@ typedef struct {
     int timed_out;              /* stdout went silent past the timeout */
 } pycgi_pipe_state;
 
+/* How long stderr may stay open once stdout has closed. */
+#define PYCGI_PIPE_STDERR_GRACE apr_time_from_msec(500)
+
+/* A pollset of two descriptors on poll(2): nothing to set up in the
+ * kernel, where epoll would cost three system calls per request. */
+static apr_status_t pycgi_pipe_pollset(apr_pollset_t **ps, apr_pool_t *p)
+{
+    return apr_pollset_create_ex(ps, 2, p, 0, APR_POLLSET_POLL);
+}
+
 /* Log whatever the script has written to stderr so far (non-blocking).
  * At EOF the pipe leaves the pollset. */
 static void pycgi_pipe_read_err(pycgi_pipe_state *x)
@@ -182,30 +192,14 @@ static int pycgi_pipe_feed(pycgi_pipe_state *x, apr_file_t *in,
                            pycgi_body *body)
 {
     request_rec *r = x->r;
-    apr_pollset_t *ps;
+    apr_pollset_t *ps = NULL;
     apr_pollfd_t pfd;
     const char *data;
     apr_size_t len;
-    int stopped = 0;
+    int stopped = in == NULL;   /* no stdin pipe: nothing to write */
 
-    if (apr_pollset_create(&ps, 2, r->pool, 0) != APR_SUCCESS) {
-        ps = NULL;
-    }
-    if (ps) {
-        pfd.desc_type = APR_POLL_FILE;
-        pfd.p = r->pool;
-        pfd.desc.f = in;
-        pfd.reqevents = APR_POLLOUT;
-        pfd.client_data = (void *)1;
-        apr_pollset_add(ps, &pfd);
-        if (x->err) {
-            pfd.desc.f = x->err;
-            pfd.reqevents = APR_POLLIN;
-            pfd.client_data = (void *)2;
-            apr_pollset_add(ps, &pfd);
-        }
-    }
-
+    pfd.desc_type = APR_POLL_FILE;
+    pfd.p = r->pool;
     while (pycgi_body_next(body, HUGE_STRING_LEN, &data, &len) == APR_SUCCESS) {
         while (len && !stopped) {
             apr_size_t n = len;
@@ -215,6 +209,21 @@ static int pycgi_pipe_feed(pycgi_pipe_state *x, apr_file_t *in,
                 data += n;
                 len -= n;
                 continue;
+            }
+            if (APR_STATUS_IS_EAGAIN(rv) && !ps
+                && pycgi_pipe_pollset(&ps, r->pool) == APR_SUCCESS) {
+                /* A full pipe: wait for room, logging stderr meanwhile
+                 * (made only now: most bodies fit at once). */
+                pfd.desc.f = in;
+                pfd.reqevents = APR_POLLOUT;
+                pfd.client_data = (void *)1;
+                apr_pollset_add(ps, &pfd);
+                if (x->err) {
+                    pfd.desc.f = x->err;
+                    pfd.reqevents = APR_POLLIN;
+                    pfd.client_data = (void *)2;
+                    apr_pollset_add(ps, &pfd);
+                }
             }
             if (APR_STATUS_IS_EAGAIN(rv) && ps) {
                 const apr_pollfd_t *res;
@@ -244,7 +253,9 @@ static int pycgi_pipe_feed(pycgi_pipe_state *x, apr_file_t *in,
             stopped = 1;
         }
     }
-    apr_file_close(in);
+    if (in) {
+        apr_file_close(in);
+    }
     if (ps) {
         apr_pollset_destroy(ps);
     }
@@ -272,9 +283,11 @@ int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
     if (res) {
         res->timed_out = 0;
     }
-    rv = apr_pollset_create(&x->pollset, 2, r->pool, 0);
+    rv = pycgi_pipe_pollset(&x->pollset, r->pool);
     if (rv != APR_SUCCESS) {
-        apr_file_close(in);
+        if (in) {
+            apr_file_close(in);
+        }
         return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, rv,
                                      PYCGI_LOGNO(0107),
                                      "apr_pollset_create failed for");
@@ -305,25 +318,43 @@ int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
     pycgi_output_headers(o, bb);
 
     /* The rest of stderr: whatever the script writes until it closes it
-     * (normally at exit), bounded by the script timeout -- and not waited
-     * for at all once stdout has timed out (a background child holding
-     * both pipes would double the wait; mod_cgi gives up at once). */
+     * (normally at exit, with stdout).  A script that closed stdout and
+     * goes on (os.close(1), a background child holding stderr) has
+     * ended its response: its stderr gets a short grace, not the whole
+     * script timeout -- and none at all once stdout has timed out (a
+     * background child holding both pipes would double the wait;
+     * mod_cgi gives up at once). */
     if (x->err && !r->connection->aborted && !x->timed_out) {
+        apr_interval_time_t grace = timeout < PYCGI_PIPE_STDERR_GRACE
+                                    ? timeout : PYCGI_PIPE_STDERR_GRACE;
+        apr_time_t until = apr_time_now() + grace;
+
         pfd.desc.f = x->out;
         pfd.client_data = (void *)1;
         apr_pollset_remove(x->pollset, &pfd);
         while (x->err) {
             apr_int32_t n;
             const apr_pollfd_t *pres;
+            apr_interval_time_t left = until - apr_time_now();
 
-            rv = apr_pollset_poll(x->pollset, timeout, &n, &pres);
+            if (left <= 0) {
+                ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PYCGI_LOGNO(0108)
+                              "%s still holds stderr %" APR_TIME_T_FMT
+                              " ms after its stdout closed: the response "
+                              "ends, later stderr is not logged",
+                              r->filename, apr_time_as_msec(grace));
+                break;
+            }
+            rv = apr_pollset_poll(x->pollset, left, &n, &pres);
             if (APR_STATUS_IS_EINTR(rv)) {
                 continue;
             }
-            if (rv != APR_SUCCESS) {
+            if (rv != APR_SUCCESS && !APR_STATUS_IS_TIMEUP(rv)) {
                 break;
             }
-            pycgi_pipe_read_err(x);
+            if (rv == APR_SUCCESS) {
+                pycgi_pipe_read_err(x);
+            }
         }
     }
     pycgi_log_stderr_flush(x->lb);

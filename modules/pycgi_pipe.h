@@ -20,7 +20,8 @@ typedef struct {
     int timed_out;              /* stdout went silent past the timeout */
 } pycgi_pipe_result;
 
-/* Serve the script of r whose ends are `in` (we write; closed here),
+/* Serve the script of r whose ends are `in` (we write; closed here;
+ * NULL when the script got no stdin pipe because there is no body),
  * `out` and `err` (we read).  All three must be non-blocking (pipe
  * timeout 0) and from r->pool or a longer-lived pool.  Returns the
  * handler's status; `res` (may be NULL) says how it ended. */

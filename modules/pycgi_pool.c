@@ -47,9 +47,11 @@ static apr_status_t pycgi_pool_cleanup(void *data)
     for (i = 0; i < t->npools; i++) {
         pycgi_pool *p = &t->pools[i];
 
+        /* The socket file stays: on a graceful restart, children of
+         * the old generation still reach the old workers through it;
+         * the old supervisor removes it when its workers are gone. */
         if (p->listen_fd >= 0) {
             close(p->listen_fd);
-            unlink(p->sockpath);
         }
         if (p->shm_fd >= 0) {
             close(p->shm_fd);
@@ -64,7 +66,6 @@ static apr_status_t pycgi_pool_cleanup(void *data)
     if (t->ctl_recv >= 0) {
         close(t->ctl_recv);
     }
-    rmdir(t->dir);
     if (pycgi_pools == t) {
         pycgi_pools = NULL;
     }
@@ -194,7 +195,7 @@ apr_status_t pycgi_pool_post_config(apr_pool_t *pconf, server_rec *s)
     stats = mmap(NULL, n * sizeof(pycgi_pool_stats), PROT_READ | PROT_WRITE,
                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (stats == MAP_FAILED
-        || socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, errno, s, PYCGI_LOGNO(0956)
                      "cannot set up the daemon pools; the daemon runner "
                      "is unavailable");

@@ -50,7 +50,9 @@ typedef struct {
     pycgi_pool_stats *stats;
 } pycgi_pool;
 
-/* Control datagrams, httpd child -> supervisor (one-way). */
+/* Control messages, httpd child -> supervisor (one-way), on a
+ * SOCK_SEQPACKET pair made by the parent: the supervisor reads EOF once
+ * no process of its generation holds the sending end. */
 #define PYCGI_CTL_SPAWN 1u      /* the pool has no idle worker */
 #define PYCGI_CTL_KILL  2u      /* the script of worker `pid` timed out */
 

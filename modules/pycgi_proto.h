@@ -13,7 +13,8 @@
  *   httpd  -> worker   pycgi_proto_req, then `length` bytes of strings;
  *                      the first sendmsg() carries SCM_RIGHTS with
  *                      exactly 3 fds: the script's stdin (read end),
- *                      stdout (write end), stderr (write end).
+ *                      stdout (write end), stderr (write end) -- or
+ *                      only the last two with PYCGI_REQ_NO_STDIN.
  *   worker -> httpd    pycgi_proto_reply kind STARTED once it has taken
  *                      the request (httpd reads the worker's pid from
  *                      SCM_CREDENTIALS, which the kernel fills in, never
@@ -54,6 +55,10 @@ typedef struct {
 } pycgi_proto_req;
 
 /* Request flags */
+#define PYCGI_REQ_NO_STDIN   2u     /* no request body: the first sendmsg
+                                     * carries 2 fds (stdout, stderr); the
+                                     * script's stdin is a pipe at EOF the
+                                     * worker keeps for this */
 #define PYCGI_REQ_BODY       1u     /* httpd may write a request body to
                                      * the script's stdin (the worker
                                      * then empties what the script left

@@ -25,15 +25,44 @@
 /* What a worker boots with: nothing of httpd's environment (a
  * PYTHONPATH there must not steer every pool's interpreter); each
  * request brings the script's own. */
-static char *const pycgi_super_worker_env[] = {
+static const char *const pycgi_super_worker_base_env[] = {
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "LANG=C",
     NULL
 };
+/* Passed on when httpd has them: the sanitizer runs of the test suite
+ * build the worker with AddressSanitizer too. */
+static const char *const pycgi_super_worker_pass_env[] = {
+    "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", NULL
+};
+static char **pycgi_super_worker_env;
+
+static char **pycgi_super_make_env(apr_pool_t *p)
+{
+    apr_array_header_t *a = apr_array_make(p, 8, sizeof(char *));
+    int i;
+
+    for (i = 0; pycgi_super_worker_base_env[i]; i++) {
+        APR_ARRAY_PUSH(a, const char *) = pycgi_super_worker_base_env[i];
+    }
+    for (i = 0; pycgi_super_worker_pass_env[i]; i++) {
+        const char *v = getenv(pycgi_super_worker_pass_env[i]);
+
+        if (v) {
+            APR_ARRAY_PUSH(a, const char *) =
+                apr_pstrcat(p, pycgi_super_worker_pass_env[i], "=", v, NULL);
+        }
+    }
+    APR_ARRAY_PUSH(a, const char *) = NULL;
+    return (char **)a->elts;
+}
 
 /* How long a worker that got SIGTERM (timeout, shutdown) has before
  * SIGKILL -- mod_cgi's kill-after-timeout grace. */
 #define PYCGI_SUPER_KILL_GRACE apr_time_from_sec(3)
+/* After SIGTERM, the longest the supervisor goes on serving children of
+ * its generation (a graceful restart) before it stops. */
+#define PYCGI_SUPER_RETIRE_MAX apr_time_from_sec(60)
 /* On stop, busy workers get this long to finish their request. */
 #define PYCGI_SUPER_STOP_GRACE apr_time_from_sec(5)
 #define PYCGI_SUPER_LOGLINE 2048
@@ -61,6 +90,10 @@ static struct {
     int life[2];                /* workers hold [0]; EOF = we are gone */
     int stopping;
     apr_time_t stop_deadline;
+    int retiring;               /* SIGTERM: serve our generation's last
+                                 * children, then stop */
+    apr_time_t retire_deadline;
+    int orphaned;               /* the control socket reads EOF */
     apr_pool_t *scratch;        /* cleared every loop iteration */
     apr_time_t *backoff;        /* per pool: no spawn before this */
     int *boot_fails;            /* per pool: workers dead while starting */
@@ -74,6 +107,67 @@ static apr_pool_t *pycgi_super_pconf;
 static server_rec *pycgi_super_server;
 
 static apr_status_t pycgi_super_fork(void);
+
+/* Supervisors of earlier generations that may still be finishing (their
+ * workers serve what the old children send).  They are the parent's
+ * children: each generation registers them again, so that the MPM
+ * reaps them as ours (no "long lost child" warning).  Process-lifetime
+ * memory: the module itself is unloaded on restart. */
+#define PYCGI_SUPER_OLD_MAX 16
+typedef struct {
+    pid_t old[PYCGI_SUPER_OLD_MAX];
+} pycgi_super_retained;
+
+static pycgi_super_retained *pycgi_super_kept(void)
+{
+    return ap_retained_data_get("pycgi_super")
+           ? ap_retained_data_get("pycgi_super")
+           : ap_retained_data_create("pycgi_super",
+                                     sizeof(pycgi_super_retained));
+}
+
+static void pycgi_super_forget_old(pid_t pid)
+{
+    pycgi_super_retained *k = pycgi_super_kept();
+    int i;
+
+    for (i = 0; i < PYCGI_SUPER_OLD_MAX; i++) {
+        if (k->old[i] == pid) {
+            k->old[i] = 0;
+        }
+    }
+}
+
+static void pycgi_super_maint_old(int reason, void *data, apr_wait_t status)
+{
+    apr_proc_t *proc = data;
+
+    (void)status;
+    if (reason == APR_OC_REASON_DEATH || reason == APR_OC_REASON_LOST) {
+        apr_proc_other_child_unregister(data);
+        pycgi_super_forget_old(proc->pid);
+    }
+    else if (reason == APR_OC_REASON_RESTART) {
+        apr_proc_other_child_unregister(data);
+    }
+    /* UNREGISTER: pconf is going; the next generation registers it. */
+}
+
+static void pycgi_super_adopt_old(void)
+{
+    pycgi_super_retained *k = pycgi_super_kept();
+    int i;
+
+    for (i = 0; i < PYCGI_SUPER_OLD_MAX; i++) {
+        if (k->old[i] > 0) {
+            apr_proc_t *proc = apr_pcalloc(pycgi_super_pconf, sizeof(*proc));
+
+            proc->pid = k->old[i];
+            apr_proc_other_child_register(proc, pycgi_super_maint_old, proc,
+                                          NULL, pycgi_super_pconf);
+        }
+    }
+}
 
 static void pycgi_super_maint(int reason, void *data, apr_wait_t status)
 {
@@ -100,6 +194,17 @@ static void pycgi_super_maint(int reason, void *data, apr_wait_t status)
         /* pconf is going (stop, restart): so is this generation's
          * supervisor.  Its workers finish the request in hand. */
         kill(proc->pid, SIGTERM);
+        {
+            pycgi_super_retained *k = pycgi_super_kept();
+            int i;
+
+            for (i = 0; i < PYCGI_SUPER_OLD_MAX; i++) {
+                if (!k->old[i]) {
+                    k->old[i] = proc->pid;
+                    break;
+                }
+            }
+        }
         break;
     }
 }
@@ -339,11 +444,60 @@ static void pycgi_super_spawn(int pool)
                  (long)pid, slot);
 }
 
+/* Workers of a pool that count against its maximum: not those that
+ * are leaving. */
+static int pycgi_super_active(int pool)
+{
+    return pycgi_super_count(pool, PYCGI_SLOT_FREE)
+           - pycgi_super_count(pool, PYCGI_SLOT_EXITING);
+}
+
+/* Requests wait with no worker free or on its way (a burst, or the
+ * worker they waited for retired): start workers for them. */
+static void pycgi_super_rebalance(void)
+{
+    int i;
+
+    if (sv.stopping) {
+        return;
+    }
+    for (i = 0; i < sv.t->npools; i++) {
+        pycgi_pool *p = &sv.t->pools[i];
+        apr_uint32_t queued = p->stats->queued;
+        int ready, room;
+
+        if (!queued || apr_time_now() < sv.backoff[i]) {
+            continue;
+        }
+        ready = pycgi_super_count(i, PYCGI_SLOT_IDLE)
+                + pycgi_super_count(i, PYCGI_SLOT_STARTING);
+        room = p->max_workers - pycgi_super_active(i);
+        while ((apr_uint32_t)ready < queued && room > 0 && sv.live < sv.nw) {
+            pycgi_super_spawn(i);
+            ready++;
+            room--;
+        }
+    }
+}
+
+/* Does any pool have requests waiting? */
+static int pycgi_super_waiting(void)
+{
+    int i;
+
+    for (i = 0; i < sv.t->npools; i++) {
+        if (sv.t->pools[i].stats->queued) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* A child asked for a worker: spawn one if the pool may grow. */
 static void pycgi_super_want(int pool)
 {
     pycgi_pool *p = &sv.t->pools[pool];
-    int have = pycgi_super_count(pool, PYCGI_SLOT_FREE);
+    int have = pycgi_super_active(pool);
     int starting = pycgi_super_count(pool, PYCGI_SLOT_STARTING);
     apr_uint32_t queued = p->stats->queued;
 
@@ -361,6 +515,8 @@ static void pycgi_super_want(int pool)
     pycgi_super_spawn(pool);
 }
 
+static void pycgi_super_stop(void);
+
 static void pycgi_super_ctl(void)
 {
     pycgi_ctl_msg m;
@@ -369,6 +525,17 @@ static void pycgi_super_ctl(void)
     while ((n = recv(sv.t->ctl_recv, &m, sizeof(m), MSG_DONTWAIT)) >= 0) {
         int i;
 
+        if (n == 0) {
+            /* Every httpd child of our generation has gone (and the
+             * parent let go of its end at restart or stop). */
+            if (sv.retiring) {
+                pycgi_super_stop();
+            }
+            else {
+                sv.orphaned = 1;
+            }
+            return;
+        }
         if (n != sizeof(m) || m.pool >= (apr_uint32_t)sv.t->npools) {
             continue;
         }
@@ -534,12 +701,15 @@ static void pycgi_super_main(void)
     }
     while (!sv.stopping || sv.live > 0) {
         int n = 0, rc;
-        apr_time_t wait = apr_time_from_sec(1);
+        /* While requests wait, look again soon: the worker they wait
+         * for may retire (see pycgi_super_rebalance). */
+        apr_time_t wait = pycgi_super_waiting() ? apr_time_from_msec(50)
+                                                : apr_time_from_sec(1);
 
         apr_pool_clear(sv.scratch);
         pfd[n].fd = sv.sigpipe[0];
         pfd[n++].events = POLLIN;
-        if (!sv.stopping) {
+        if (!sv.stopping && !sv.orphaned) {
             pfd[n].fd = sv.t->ctl_recv;
             pfd[n++].events = POLLIN;
         }
@@ -570,7 +740,15 @@ static void pycgi_super_main(void)
 
                 for (k = 0; k < got; k++) {
                     if (sigs[k] == SIGTERM || sigs[k] == SIGHUP) {
-                        pycgi_super_stop();
+                        /* A second one, or nobody left to serve: stop
+                         * now.  Otherwise a graceful restart: children
+                         * of our generation may still send requests. */
+                        if (sv.retiring || sv.orphaned) {
+                            pycgi_super_stop();
+                        }
+                        sv.retiring = 1;
+                        sv.retire_deadline = apr_time_now()
+                                             + PYCGI_SUPER_RETIRE_MAX;
                     }
                 }
                 pycgi_super_reap();
@@ -583,7 +761,16 @@ static void pycgi_super_main(void)
             }
         }
         pycgi_super_timers();
+        pycgi_super_rebalance();
+        if (sv.retiring && apr_time_now() >= sv.retire_deadline) {
+            pycgi_super_stop();
+        }
     }
+    /* The last worker is gone: so are the sockets (see pycgi_pool.c). */
+    for (i = 0; i < sv.t->npools; i++) {
+        unlink(sv.t->pools[i].sockpath);
+    }
+    rmdir(sv.t->dir);
     exit(0);
 }
 
@@ -620,6 +807,9 @@ static void pycgi_super_become(void)
     }
     prctl(PR_SET_DUMPABLE, 0);
     sv.t = pycgi_super_table;
+    /* Only httpd children hold the sending end: when the last of them
+     * is gone, the control socket reads EOF. */
+    close(sv.t->ctl_send);
     sv.s = pycgi_super_server;
     sv.nw = sv.t->total_workers;
     sv.w = calloc(sv.nw, sizeof(*sv.w));
@@ -629,6 +819,7 @@ static void pycgi_super_become(void)
         || apr_pool_create(&sv.scratch, NULL) != APR_SUCCESS) {
         exit(1);
     }
+    pycgi_super_worker_env = pycgi_super_make_env(pycgi_super_pconf);
     for (sig = 0; sig < sv.t->npools; sig++) {
         /* Slots of a previous supervisor's workers that are gone. */
         pycgi_pool *p = &sv.t->pools[sig];
@@ -694,5 +885,6 @@ apr_status_t pycgi_super_start(apr_pool_t *pconf, server_rec *s,
     pycgi_super_table = t;
     pycgi_super_pconf = pconf;
     pycgi_super_server = s;
+    pycgi_super_adopt_old();
     return pycgi_super_fork();
 }

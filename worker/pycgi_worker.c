@@ -405,8 +405,8 @@ static int pycgi_worker_read(int conn, int *fds, int *nfds, const char **err)
         }
         got += n;
     }
-    if (*nfds != 3) {
-        *err = "not exactly 3 descriptors";
+    if (*nfds != ((pycgi_worker_req.flags & PYCGI_REQ_NO_STDIN) ? 2 : 3)) {
+        *err = "not the 3 descriptors (2 without stdin) the flags announce";
         return -1;
     }
     if (nstr > pycgi_worker_strcap) {
@@ -612,19 +612,30 @@ static unsigned pycgi_worker_request(int conn, char *what, size_t whatlen)
         pycgi_worker_set_state(PYCGI_SLOT_IDLE, PYCGI_RETIRE_NONE);
         return PYCGI_RETIRE_NONE;
     }
-    for (i = 0; i < 3; i++) {
-        if (dup2(fds[i], i) < 0) {
-            snprintf(what, whatlen, "dup2 of the request's fd failed: %s",
+    {
+        /* Without a body, stdin is a pipe at EOF, as a CGI process's
+         * is once httpd has closed it. */
+        int first = nfds == 2 ? 1 : 0;
+
+        if (first && dup2(pycgi_worker_fd.eof, 0) < 0) {
+            snprintf(what, whatlen, "dup2 of stdin failed: %s",
                      strerror(errno));
             return PYCGI_RETIRE_ERROR;
         }
-    }
-    /* The three arrive as the lowest free numbers: usually adjacent. */
-    if (fds[2] == fds[0] + 2 && fds[1] == fds[0] + 1) {
-        close_range(fds[0], fds[2], 0);
-    }
-    else {
-        pycgi_worker_close_all(fds, 3);
+        for (i = 0; i < nfds; i++) {
+            if (dup2(fds[i], first + i) < 0) {
+                snprintf(what, whatlen, "dup2 of the request's fd failed: %s",
+                         strerror(errno));
+                return PYCGI_RETIRE_ERROR;
+            }
+        }
+        /* They arrive as the lowest free numbers: usually adjacent. */
+        if (fds[nfds - 1] == fds[0] + nfds - 1) {
+            close_range(fds[0], fds[nfds - 1], 0);
+        }
+        else {
+            pycgi_worker_close_all(fds, nfds);
+        }
     }
     if (pycgi_worker_proc_environ(pycgi_worker_strs + 3 + pycgi_worker_req.nargv,
                                   pycgi_worker_req.nenv, &e) < 0) {
@@ -712,6 +723,7 @@ static void pycgi_worker_loop(void)
 {
     int timeout = pycgi_worker_args.idle_timeout
                   ? (int)pycgi_worker_args.idle_timeout * 1000 : -1;
+    int draining = 0;
     char what[256];
 
     for (;;) {
@@ -727,6 +739,10 @@ static void pycgi_worker_loop(void)
             snprintf(what, sizeof(what), "epoll_wait: %s", strerror(errno));
             pycgi_worker_retire(PYCGI_RETIRE_ERROR, what);
         }
+        if (n == 0 && draining) {
+            pycgi_worker_retire(PYCGI_RETIRE_SHUTDOWN,
+                                "the supervisor is gone (stop or restart)");
+        }
         if (n == 0) {
             snprintf(what, sizeof(what), "idle for %lu seconds",
                      pycgi_worker_args.idle_timeout);
@@ -736,10 +752,15 @@ static void pycgi_worker_loop(void)
             if (ev[i].data.fd == pycgi_worker_fd.life) {
                 char c;
 
-                /* Nobody writes there: readable means EOF. */
+                /* Nobody writes there: readable means EOF.  On a graceful
+                 * restart httpd children of the old generation may still
+                 * send requests: serve what comes until a quarter of a
+                 * second passes without one, then exit. */
                 if (read(pycgi_worker_fd.life, &c, 1) <= 0) {
-                    pycgi_worker_retire(PYCGI_RETIRE_SHUTDOWN,
-                                        "the supervisor is gone");
+                    epoll_ctl(pycgi_worker_fd.epoll, EPOLL_CTL_DEL,
+                              pycgi_worker_fd.life, NULL);
+                    draining = 1;
+                    timeout = 250;
                 }
             }
             else {

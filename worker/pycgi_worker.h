@@ -72,6 +72,9 @@ typedef struct {
     int life;           /* PYCGI_WORKER_FD_LIFE */
     int log;            /* a dup of the log pipe (fd 2 at start) */
     int devnull;        /* /dev/null, O_RDWR */
+    int eof;            /* a pipe's read end whose writer is gone: the
+                         * stdin of a request without a body (what a
+                         * CGI process gets, EOF at once) */
     int stat;           /* /proc/self/stat, for RSS and threads */
     int task;           /* /proc/self/task: its link count, threads + 2 */
     int epoll;          /* listen (EPOLLEXCLUSIVE) + life */

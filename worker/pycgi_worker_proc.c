@@ -38,7 +38,7 @@
 
 #include "pycgi_worker.h"
 
-pycgi_worker_fds pycgi_worker_fd = { -1, -1, -1, -1, -1, -1, -1 };
+pycgi_worker_fds pycgi_worker_fd = { -1, -1, -1, -1, -1, -1, -1, -1 };
 
 static const char *const pycgi_worker_levels[] = {
     "error", "warning", "notice", "info", "debug"
@@ -115,13 +115,22 @@ int pycgi_worker_proc_init(void)
     pycgi_worker_fd.log = fcntl(2, F_DUPFD_CLOEXEC, PYCGI_WORKER_FD_MIN);
     pycgi_worker_fd.devnull =
         pycgi_worker_keep(open("/dev/null", O_RDWR | O_CLOEXEC));
+    {
+        int p[2];
+
+        pycgi_worker_fd.eof = -1;
+        if (pipe2(p, O_CLOEXEC) == 0) {
+            close(p[1]);
+            pycgi_worker_fd.eof = pycgi_worker_keep(p[0]);
+        }
+    }
     pycgi_worker_fd.stat =
         pycgi_worker_keep(open("/proc/self/stat", O_RDONLY | O_CLOEXEC));
     pycgi_worker_fd.task = pycgi_worker_keep(open("/proc/self/task",
                                         O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     pycgi_worker_fd.epoll = pycgi_worker_keep(epoll_create1(EPOLL_CLOEXEC));
     if (pycgi_worker_fd.log < 0 || pycgi_worker_fd.devnull < 0
-        || pycgi_worker_fd.stat < 0 || pycgi_worker_fd.task < 0
+        || pycgi_worker_fd.eof < 0 || pycgi_worker_fd.stat < 0 || pycgi_worker_fd.task < 0
         || pycgi_worker_fd.epoll < 0) {
         pycgi_worker_log(PYCGI_WORKER_ERROR, PYCGI_WORKER_LOGNO(0803)
                          "cannot open the worker's own descriptors: %s",
