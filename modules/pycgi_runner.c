@@ -247,10 +247,10 @@ static int pycgi_runner_suexec(request_rec *r)
     return ap_unixd_config.suexec_enabled && ap_run_get_suexec_identity(r);
 }
 
-/* PyCGIMode embedded (and auto, when it picks embedded): the policies
- * that keep a script out of the server process.  Sets *runner, or
- * returns the status of a request that must not run. */
-static int pycgi_runner_embedded(request_rec *r, int mode, int *runner,
+/* PyCGIMode embedded: the policies that keep a script out of the
+ * server process.  Sets *runner, or returns the status of a request
+ * that must not run. */
+static int pycgi_runner_embedded(request_rec *r, int *runner,
                                  const char **why)
 {
     pycgi_server_conf *sconf = pycgi_sconf(r->server);
@@ -264,48 +264,31 @@ static int pycgi_runner_embedded(request_rec *r, int mode, int *runner,
         /* The script must run as its own user: only exec + suexec can
          * do that.  Asking for embedded here is an error, never a
          * silent downgrade to the server's identity. */
-        if (mode == PYCGI_MODE_EMBEDDED) {
-            return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, 0,
-                                         PYCGI_LOGNO(0601),
-                                         "PyCGIMode embedded refused: suexec "
-                                         "applies to this request");
-        }
-        *why = "suexec applies";
-        embed = 0;
+        return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, 0,
+                                     PYCGI_LOGNO(0601),
+                                     "PyCGIMode embedded refused: suexec "
+                                     "applies to this request");
     }
     else if (!pycgi_runner_owner_ok(r, sconf)) {
         *why = "script owner not in PyCGIEmbedOwners";
         embed = 0;
     }
-    else if (mode == PYCGI_MODE_AUTO && pycgi_runner_rlimited(r)) {
-        /* RLimitCPU/MEM/NPROC bound a CGI process; inside the server
-         * they cannot apply, so auto keeps such scripts in a process.
-         * (An explicit "embedded" is the admin's choice, documented.) */
-        *why = "RLimit* applies";
-        embed = 0;
-    }
     else {
-        /* embedded: every Python script; auto: only those whose #! is
-         * our interpreter.  Other scripts run exec in either mode, and so
-         * does a file that is not executable: mod_cgi would fail to exec
-         * it (500), and so must we. */
+        /* Every Python script; other scripts run exec, and so does a
+         * file that is not executable: mod_cgi would fail to exec it
+         * (500), and so must we.  (RLimit* cannot bind a script in the
+         * server: the admin's choice, documented.) */
         int kind, executable;
 
         pycgi_runner_lookup(r, &kind, &executable, why);
-        embed = executable && (mode == PYCGI_MODE_EMBEDDED
-                               ? kind != PYCGI_SCRIPT_OTHER
-                               : kind == PYCGI_SCRIPT_OURS);
+        embed = executable && kind != PYCGI_SCRIPT_OTHER;
     }
 
     if (embed && !pycgi_interp_ready()) {
-        if (mode == PYCGI_MODE_EMBEDDED) {
-            return pycgi_log_scripterror(r, HTTP_SERVICE_UNAVAILABLE, 0,
-                                         PYCGI_LOGNO(0602),
-                                         "embedded Python interpreter is not "
-                                         "available");
-        }
-        *why = "interpreter not available";
-        embed = 0;
+        return pycgi_log_scripterror(r, HTTP_SERVICE_UNAVAILABLE, 0,
+                                     PYCGI_LOGNO(0602),
+                                     "embedded Python interpreter is not "
+                                     "available");
     }
     *runner = embed ? PYCGI_RUNNER_EMBEDDED : PYCGI_RUNNER_EXEC;
     return OK;
@@ -357,11 +340,13 @@ int pycgi_runner_choose(request_rec *r, pycgi_dir_conf *dconf, int nph,
 
     (void)nph;
     *runner = PYCGI_RUNNER_EXEC;
-    if (mode == PYCGI_MODE_DAEMON) {
+    /* auto is daemon: a Python script gets a process of its own, as
+     * under mod_cgi; in-process embedding is only ever asked for. */
+    if (mode == PYCGI_MODE_DAEMON || mode == PYCGI_MODE_AUTO) {
         status = pycgi_runner_daemon(r, mode, runner, &why);
     }
-    else if (mode != PYCGI_MODE_EXEC) {
-        status = pycgi_runner_embedded(r, mode, runner, &why);
+    else if (mode == PYCGI_MODE_EMBEDDED) {
+        status = pycgi_runner_embedded(r, runner, &why);
     }
     if (status != OK) {
         return status;

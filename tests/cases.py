@@ -505,12 +505,12 @@ assert len(set(CASE_IDS)) == len(CASE_IDS)
 
 def expected_exe(module, mode):
     """Regex for /proc/self/exe of a script (whoami.py): the interpreter
-    for fork/exec runners, the httpd binary for the embedded one (auto
-    embeds whoami.py: its #! names Debian's python3), the worker program
-    for the daemon runner."""
-    if module == "pycgi" and mode in ("embedded", "auto"):
+    for fork/exec runners, the httpd binary for the embedded one, the
+    worker program for the daemon runner (and auto, which gives whoami.py
+    to a daemon worker: its #! names Debian's python3)."""
+    if module == "pycgi" and mode == "embedded":
         return r"/usr/sbin/apache2"
-    if module == "pycgi" and mode == "daemon":
+    if module == "pycgi" and mode in ("daemon", "auto"):
         return r"/.*/pycgi-worker"
     return r"/usr/bin/python3(\.\d+)?"
 

@@ -1121,11 +1121,12 @@ BODIES = {
             'print "exe=" . readlink("/proc/self/exe") . "\\n";\n',
 }
 EXPECT = {
-    # name: (runner in auto, runner in embedded)
-    "a_noshebang.py": ("embedded", "embedded"),
-    "a_py3.py": ("embedded", "embedded"),
-    "a_py311.py": ("embedded", "embedded"),
-    "a_env.py": ("embedded", "embedded"),
+    # name: (runner in auto, runner in embedded); auto gives our Python's
+    # scripts to the daemon runner, never to embedded.
+    "a_noshebang.py": ("daemon", "embedded"),
+    "a_py3.py": ("daemon", "embedded"),
+    "a_py311.py": ("daemon", "embedded"),
+    "a_env.py": ("daemon", "embedded"),
     "a_py3u.py": ("exec", "embedded"),
     # env -S: "the argument of env" is an option; either runner is fine
     # under PyCGIMode embedded.
@@ -1154,9 +1155,9 @@ def test_runner_choice(one, auto_scripts, name, where):
     path = "%s/%s/%s" % (one.site.htdocs, where, name)
     mark = one.log_mark()
     resp = one.get("/%s/%s" % (where, name))
-    text = assert_log(one, mark, r"PYCGI0603: %s runs (embedded|exec) \("
-                      % re.escape(path), what="runner choice")
-    chosen = re.search(r"PYCGI0603: %s runs (embedded|exec) \((.*?)\)"
+    text = assert_log(one, mark, r"PYCGI0603: %s runs (embedded|exec|daemon) "
+                      r"\(" % re.escape(path), what="runner choice")
+    chosen = re.search(r"PYCGI0603: %s runs (embedded|exec|daemon) \((.*?)\)"
                        % re.escape(path), text)
     if expected is None:
         expected = chosen.group(1)
@@ -1166,6 +1167,7 @@ def test_runner_choice(one, auto_scripts, name, where):
     if resp.status == 200:
         exe = resp.text.strip().split("=", 1)[1]
         assert (exe == httpd_lib.APACHE2) == (expected == "embedded"), exe
+        assert exe.endswith("/pycgi-worker") == (expected == "daemon"), exe
     else:
         # Only scripts exec cannot start fail: python2.7 is not installed,
         # a file without #! or without x bit cannot be exec'd.

@@ -400,8 +400,9 @@ def check_served(resp, log):
     lines = resp.text.splitlines()
     assert lines[:1] == ["hello from the packaged mod_pycgi"], resp.text
     # The packaged pycgi.conf says PyCGIMode auto: a python3 script runs
-    # inside the server process, which mod_cgi cannot do.
-    assert lines[1:2] == ["exe=/usr/sbin/apache2"], resp.text
+    # in a warm daemon worker, installed beside the module.
+    assert lines[1:2] == ["exe=/usr/lib/apache2/modules/pycgi-worker"], \
+        resp.text
     # Children must also have exited cleanly at the stop.
     crashes = [l for l in log.splitlines() if re.search(
         r"exit signal|Fatal Python error|AddressSanitizer", l)]

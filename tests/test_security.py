@@ -84,7 +84,9 @@ DEFAULT_VHOST = """\
 def who(resp):
     assert resp.status == 200, (resp.status, resp.body[:500])
     kv = dict(l.split("=", 1) for l in resp.text.splitlines() if "=" in l)
-    kv["runner"] = "embedded" if kv["exe"] == HTTPD_EXE else "exec"
+    kv["runner"] = ("embedded" if kv["exe"] == HTTPD_EXE else
+                    "daemon" if kv["exe"].endswith("/pycgi-worker") else
+                    "exec")
     return kv
 
 
@@ -117,6 +119,10 @@ def assert_runner(server, kv, runner):
     kids = children(server)
     if runner == "embedded":
         assert int(kv["pid"]) in kids, (kv, kids)
+    elif runner == "daemon":
+        # A worker: neither an httpd child nor a child of one.
+        assert int(kv["pid"]) not in kids and int(kv["ppid"]) not in kids, \
+            (kv, kids)
     else:
         assert re.fullmatch(r"/usr/bin/python3(\.\d+)?", kv["exe"]), kv
         assert int(kv["ppid"]) in kids, (kv, kids)
@@ -337,16 +343,16 @@ def test_suexec_embedded_is_refused(suexec_srv, suexec_tree, where, sub):
 
 @pycgi_only
 @needs_embedded
-def test_without_suexec_the_same_script_runs_embedded(suexec_srv,
-                                                      suexec_tree):
+def test_without_suexec_the_same_script_runs_in_a_worker(suexec_srv,
+                                                         suexec_tree):
     """Control: the very file of the suexec vhost, reached through a host
-    without SuexecUserGroup, is embedded by auto -- so the exec above is
-    suexec's doing."""
+    without SuexecUserGroup, goes to a daemon worker under auto -- so the
+    exec above is suexec's doing."""
     mark = suexec_srv.log_mark()
     kv = who(get(suexec_srv, "/no-suexec/auto/who.py"))
-    assert_runner(suexec_srv, kv, "embedded")
+    assert_runner(suexec_srv, kv, "daemon")
     assert int(kv["euid"]) == pwd.getpwnam("www-data").pw_uid
-    decision(suexec_srv, mark, suexec_tree.file("vhost", "auto"), "embedded",
+    decision(suexec_srv, mark, suexec_tree.file("vhost", "auto"), "daemon",
              "#! /usr/bin/python3")
 
 
