@@ -209,37 +209,11 @@ def _forget_local_modules(cwd):
             del sys.modules[name]
 
 
-class _CompatFinder:
-    """Serves mod_pycgi's own cgi and cgitb (compiled into the module)
-    to scripts: behind the standard library normally, so only where it
-    lacks them (Python 3.13+); in front with PyCGICompatModules Always."""
-
-    def __init__(self, sources):
-        self.sources = sources
-
-    def find_spec(self, name, path=None, target=None):
-        if name in self.sources:
-            import importlib.util
-            return importlib.util.spec_from_loader(
-                name, self, origin='mod_pycgi compat ' + name)
-        return None
-
-    def create_module(self, spec):
-        return None
-
-    def exec_module(self, module):
-        code = compile(self.sources[module.__name__],
-                       '<mod_pycgi compat %s>' % module.__name__, 'exec',
-                       dont_inherit=True)
-        exec(code, module.__dict__)
-
-
 def install_compat(sources, first):
-    finder = _CompatFinder(dict(sources))
-    if first:
-        sys.meta_path.insert(0, finder)
-    else:
-        sys.meta_path.append(finder)
+    # modules/compat/finder.py, compiled in beside cgi and cgitb.
+    ns = {}
+    exec(sources['_finder'], ns)
+    ns['install'](sources, first)
 
 
 # Did the script start processes?  os.fork() and friends run the

@@ -192,7 +192,8 @@ static apr_status_t pycgi_interp_python_start(server_rec *s)
     }
     {
         PyObject *res = PyObject_CallMethod(pycgi_interp.boot,
-                                            "install_compat", "({s:s,s:s}i)",
+                                            "install_compat", "({s:s,s:s,s:s}i)",
+                                            "_finder", pycgi_compat_finder,
                                             "cgi", pycgi_compat_cgi,
                                             "cgitb", pycgi_compat_cgitb,
                                             conf->compat_first == 1);

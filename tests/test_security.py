@@ -95,8 +95,10 @@ def get(server, path, host=None):
     return server.get(path, headers=headers)
 
 
-def children(server):
-    """Pids of the httpd parent's direct children (its worker processes)."""
+def children(server, comm=None):
+    """Pids of the httpd parent's direct children: its worker processes
+    and mod_pycgi's daemon supervisor (only those named `comm`, if
+    given)."""
     parent = server.proc.pid
     kids = set()
     for entry in os.listdir("/proc"):
@@ -104,10 +106,12 @@ def children(server):
             continue
         try:
             with open("/proc/%s/stat" % entry) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+                stat = f.read()
         except OSError:
             continue
-        if int(fields[1]) == parent:
+        fields = stat.rsplit(")", 1)[1].split()
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        if int(fields[1]) == parent and comm in (None, name):
             kids.add(int(entry))
     return kids
 
@@ -120,9 +124,10 @@ def assert_runner(server, kv, runner):
     if runner == "embedded":
         assert int(kv["pid"]) in kids, (kv, kids)
     elif runner == "daemon":
-        # A worker: neither an httpd child nor a child of one.
-        assert int(kv["pid"]) not in kids and int(kv["ppid"]) not in kids, \
-            (kv, kids)
+        # A worker: a child of the supervisor, not of an httpd child.
+        sup = children(server, "pycgi-supervise")
+        assert int(kv["pid"]) not in kids and int(kv["ppid"]) in sup, \
+            (kv, kids, sup)
     else:
         assert re.fullmatch(r"/usr/bin/python3(\.\d+)?", kv["exe"]), kv
         assert int(kv["ppid"]) in kids, (kv, kids)

@@ -217,7 +217,8 @@ static int pycgi_worker_python_init(void)
         }
         free(list);
     }
-    res = PyObject_CallMethod(mod, "boot", "({s:s,s:s}ii)",
+    res = PyObject_CallMethod(mod, "boot", "({s:s,s:s,s:s}ii)",
+                              "_finder", pycgi_compat_finder,
                               "cgi", pycgi_compat_cgi,
                               "cgitb", pycgi_compat_cgitb,
                               pycgi_worker_args.compat_first, 1);
