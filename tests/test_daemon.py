@@ -248,6 +248,24 @@ def test_script_runs_in_a_worker_not_in_httpd(dsrv):
         "two sequential requests, two workers: %s %s" % (first, second)
 
 
+def test_worker_holds_no_listener_and_no_client_connection(dsrv):
+    """Of httpd's descriptors a worker holds none: no TCP socket at all
+    (httpd's listeners, client connections); its Unix sockets are its
+    pool's and the request's channel to the httpd child, nothing else.
+    An exec script of the same server (yardstick) holds no TCP socket
+    either."""
+    for path, host in (("/pycgi/dmn_fdscan.py", "solo.test"),
+                       ("/d_exec/dmn_fdscan.py", None)):
+        fds = get_json(dsrv, path, host)
+        inet = {fd: i for fd, i in fds.items()
+                if i.get("family") in ("AF_INET", "AF_INET6")}
+        assert not inet, "%s holds TCP sockets: %s" % (path, inet)
+        if path.startswith("/pycgi"):
+            unix = [i for i in fds.values() if i.get("family") == "AF_UNIX"]
+            assert sum(i["listening"] for i in unix) == 1 and \
+                len(unix) <= 2, fds
+
+
 def test_sequential_requests_reuse_a_warm_worker_in_a_default_pool(dsrv):
     """In a pool with the default limits, sequential requests (with a
     pause) are served by workers already running: no spawn, and the pid
