@@ -738,6 +738,44 @@ def test_full_pool_answers_503_and_says_why(dsrv):
     assert int(p["max_reached"]) > 0, p
 
 
+def test_one_pool_never_takes_every_worker(httpd, dsite):
+    """Several pools (the main server's and two virtual hosts'),
+    PyCGIDaemonMaxTotal 3, PyCGIDaemonMaxWorkers 8: each pool is capped
+    at 2, so while 4 slow requests of one virtual host
+    keep its pool full (two of them queued), a request of the other
+    virtual host is still answered at once."""
+    srv = httpd(mpm="event", mode="daemon", site=dsite, loglevel=DEBUG,
+                extra_conf=STATUS_CONF + "PyCGIDaemonMaxTotal 3\n"
+                "PyCGIDaemonMaxWorkers 8\n"
+                + _dirs_conf() + _vhost("127.0.0.1")
+                + _vhost("b.test", 'DocumentRoot "@SITE@/vhost_b"'),
+                tag="cap")
+    pools, _ = status(srv)
+    assert len(pools) == 3 and \
+        all(int(p["max_workers"]) == 2 for p in pools.values()), pools
+    results = {}
+
+    def slow(i):
+        results[i] = get(srv, "/pycgi/dmn_sleep.py?3&%d" % i, None,
+                         timeout=30)
+
+    threads = [threading.Thread(target=slow, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    assert probe.wait_for(
+        lambda: int(pool(srv, "127.0.0.1")["queued"]) >= 2, 10), \
+        status(srv)
+    t0 = time.monotonic()
+    other = get(srv, "/dmn_who.py", "b.test", timeout=30)
+    took = time.monotonic() - t0
+    for t in threads:
+        t.join(30)
+    assert other.status == 200, other
+    assert took < 2.0, "the other pool waited %.1f s" % took
+    assert sorted(r.status for r in results.values()) == [200] * 4
+    assert int(pool(srv, "127.0.0.1")["max_reached"]) > 0, status(srv)
+
+
 def test_max_requests_replaces_the_worker(dsrv):
     """PyCGIDaemonMaxRequests 3: three requests per worker."""
     mark = dsrv.log_mark()
