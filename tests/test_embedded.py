@@ -1015,6 +1015,20 @@ def _restart_cycles(srv, sig, count, resume_re):
         assert srv.running, "parent died after signal %d #%d" % (sig, i)
 
 
+def _set_core_uses_pid(value):
+    """Set kernel.core_uses_pid; returns the old value, or None if it
+    cannot be read or written."""
+    path = "/proc/sys/kernel/core_uses_pid"
+    try:
+        with open(path) as f:
+            old = f.read().strip()
+        with open(path, "w") as f:
+            f.write(value)
+        return old
+    except OSError:
+        return None
+
+
 def test_graceful_and_restart_ten_times(httpd, esite, mpm):
     """10 graceful restarts (SIGUSR1) then 10 restarts (SIGHUP), a request
     before and after each: every request 200, the parent alive, no child
@@ -1026,6 +1040,10 @@ def test_graceful_and_restart_ten_times(httpd, esite, mpm):
     mod_pycgi or Python, or if no core file explains it."""
     cores = tempfile.mkdtemp(prefix="pycgi-cores-", dir="/tmp")
     os.chmod(cores, 0o777)
+    # Two crashes must leave two core files: with core_pattern "core"
+    # the second would overwrite the first unless core_uses_pid is on
+    # (restored afterwards; root only, as the whole suite).
+    uses_pid = _set_core_uses_pid("1")
     limit = resource.getrlimit(resource.RLIMIT_CORE)
     resource.setrlimit(resource.RLIMIT_CORE, (limit[1], limit[1]))
     try:
@@ -1060,6 +1078,8 @@ def test_graceful_and_restart_ten_times(httpd, esite, mpm):
                           % "; ".join(traces.values()))
     finally:
         shutil.rmtree(cores, ignore_errors=True)
+        if uses_pid is not None:
+            _set_core_uses_pid(uses_pid)
 
 
 # -- 13. concurrency ----------------------------------------------------------
