@@ -125,8 +125,7 @@ static apr_status_t pycgi_pool_open(apr_pool_t *pconf, server_rec *s,
     return apr_generate_random_bytes(p->shm->token, PYCGI_TOKEN_LEN);
 }
 
-static void pycgi_pool_limits(pycgi_pool *p, server_rec *s,
-                              pycgi_server_conf *main)
+static void pycgi_pool_limits(pycgi_pool *p, server_rec *s)
 {
     pycgi_server_conf *c = pycgi_sconf(s);
 
@@ -140,7 +139,6 @@ static void pycgi_pool_limits(pycgi_pool *p, server_rec *s,
     p->queue_size = pycgi_config_or(c->queue_size, PYCGI_DEFAULT_QUEUE_SIZE);
     p->queue_timeout = apr_time_from_sec(pycgi_config_or(c->queue_timeout,
                                          PYCGI_DEFAULT_QUEUE_TIMEOUT));
-    (void)main;
 }
 
 apr_status_t pycgi_pool_post_config(apr_pool_t *pconf, server_rec *s)
@@ -224,7 +222,7 @@ apr_status_t pycgi_pool_post_config(apr_pool_t *pconf, server_rec *s)
             p->name = apr_psprintf(pconf, "%s:%u", p->name,
                                    vs->addrs->host_port);
         }
-        pycgi_pool_limits(p, vs, main);
+        pycgi_pool_limits(p, vs);
         apr_hash_set(t->by_server, key, sizeof(*key), p);
     }
     for (; i < n; i++) {
@@ -232,7 +230,7 @@ apr_status_t pycgi_pool_post_config(apr_pool_t *pconf, server_rec *s)
 
         p->index = i;
         p->name = APR_ARRAY_IDX(names, i - (n - names->nelts), const char *);
-        pycgi_pool_limits(p, s, main);
+        pycgi_pool_limits(p, s);
         apr_hash_set(t->by_name, p->name, APR_HASH_KEY_STRING, p);
     }
     for (i = 0; i < n; i++) {

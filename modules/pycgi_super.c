@@ -291,13 +291,17 @@ static void pycgi_super_read_log(pycgi_super_worker *w)
     }
 }
 
+/* Live workers of a pool in slot state `state`, or in any state for
+ * PYCGI_SUPER_ANY (no live worker's slot is FREE). */
+#define PYCGI_SUPER_ANY PYCGI_SLOT_FREE
+
 static int pycgi_super_count(int pool, uint32_t state)
 {
     int i, n = 0;
 
     for (i = 0; i < sv.nw; i++) {
         if (sv.w[i].pid && sv.w[i].pool == pool
-            && (state == PYCGI_SLOT_FREE
+            && (state == PYCGI_SUPER_ANY
                 || sv.t->pools[pool].shm->slot[sv.w[i].slot].state == state)) {
             n++;
         }
@@ -448,7 +452,7 @@ static void pycgi_super_spawn(int pool)
  * are leaving. */
 static int pycgi_super_active(int pool)
 {
-    return pycgi_super_count(pool, PYCGI_SLOT_FREE)
+    return pycgi_super_count(pool, PYCGI_SUPER_ANY)
            - pycgi_super_count(pool, PYCGI_SLOT_EXITING);
 }
 
