@@ -40,6 +40,7 @@ static void *pycgi_create_dir_config(apr_pool_t *p, char *dir)
     d->mode = PYCGI_UNSET;
     d->timeout = PYCGI_UNSET;
     d->pool = NULL;
+    d->isolation = PYCGI_UNSET;
     return d;
 }
 
@@ -51,6 +52,8 @@ static void *pycgi_merge_dir_config(apr_pool_t *p, void *basev, void *addv)
     d->mode = add->mode != PYCGI_UNSET ? add->mode : base->mode;
     d->timeout = add->timeout != PYCGI_UNSET ? add->timeout : base->timeout;
     d->pool = add->pool ? add->pool : base->pool;
+    d->isolation = add->isolation != PYCGI_UNSET ? add->isolation
+                                                 : base->isolation;
     return d;
 }
 
@@ -149,6 +152,11 @@ static const command_rec pycgi_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "The daemon pool that runs scripts here (default: one "
                   "pool per virtual host)"),
+    AP_INIT_TAKE1("PyCGIIsolation", pycgi_config_set_isolation, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "reuse: a daemon worker runs many scripts, restored "
+                  "between them; fork: each script in a process the worker "
+                  "forks"),
     AP_INIT_TAKE1("PyCGIDaemonMaxWorkers", pycgi_config_set_daemon_count,
                   "workers", RSRC_CONF,
                   "Most worker processes one daemon pool may have"),

@@ -12,6 +12,11 @@ int pycgi_config_mode(const pycgi_dir_conf *d)
     return d->mode == PYCGI_UNSET ? PYCGI_MODE_AUTO : d->mode;
 }
 
+int pycgi_config_isolation(const pycgi_dir_conf *d)
+{
+    return d->isolation == PYCGI_UNSET ? PYCGI_ISOLATION_REUSE : d->isolation;
+}
+
 apr_interval_time_t pycgi_config_timeout(const pycgi_dir_conf *d,
                                          const request_rec *r)
 {
@@ -62,6 +67,24 @@ const char *pycgi_config_set_mode(cmd_parms *cmd, void *dconf, const char *arg)
         return apr_pstrcat(cmd->pool, cmd->cmd->name, " ", arg,
                            " not allowed here: needs AllowOverride "
                            "Options with ExecCGI", NULL);
+    }
+    return NULL;
+}
+
+const char *pycgi_config_set_isolation(cmd_parms *cmd, void *dconf,
+                                       const char *arg)
+{
+    pycgi_dir_conf *d = dconf;
+
+    if (!strcasecmp(arg, "reuse")) {
+        d->isolation = PYCGI_ISOLATION_REUSE;
+    }
+    else if (!strcasecmp(arg, "fork")) {
+        d->isolation = PYCGI_ISOLATION_FORK;
+    }
+    else {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           " must be reuse or fork, not '", arg, "'", NULL);
     }
     return NULL;
 }

@@ -21,6 +21,10 @@
 #define PYCGI_MODE_AUTO      3
 #define PYCGI_MODE_DAEMON    4
 
+/* PyCGIIsolation: how a daemon worker runs one script. */
+#define PYCGI_ISOLATION_REUSE 1     /* in the worker, restored after */
+#define PYCGI_ISOLATION_FORK  2     /* in a child the worker forks */
+
 /* Daemon pool defaults (see docs/directives.md). */
 #define PYCGI_POOL_MAX_WORKERS       256  /* = PYCGI_POOL_MAX_SLOTS */
 #define PYCGI_DEFAULT_POOL_WORKERS   8
@@ -40,6 +44,7 @@ typedef struct {
     int mode;                   /* PYCGI_MODE_*, or UNSET (= auto) */
     apr_interval_time_t timeout;/* CGIScriptTimeout; UNSET = server Timeout */
     const char *pool;           /* PyCGIDaemonPool; NULL = the vhost's own */
+    int isolation;              /* PYCGI_ISOLATION_*, or UNSET (= reuse) */
 } pycgi_dir_conf;
 
 typedef struct {
@@ -64,6 +69,7 @@ typedef struct {
 
 /* Effective values: resolve UNSET to the documented default. */
 int pycgi_config_mode(const pycgi_dir_conf *d);
+int pycgi_config_isolation(const pycgi_dir_conf *d);
 apr_interval_time_t pycgi_config_timeout(const pycgi_dir_conf *d,
                                          const request_rec *r);
 long pycgi_config_logbytes(const pycgi_server_conf *s);
@@ -86,6 +92,8 @@ void pycgi_config_pre_config(apr_pool_t *pconf);
 const char *pycgi_config_set_mode(cmd_parms *cmd, void *dconf, const char *arg);
 const char *pycgi_config_set_timeout(cmd_parms *cmd, void *dconf,
                                      const char *arg);
+const char *pycgi_config_set_isolation(cmd_parms *cmd, void *dconf,
+                                       const char *arg);
 const char *pycgi_config_set_scriptlog(cmd_parms *cmd, void *dummy,
                                        const char *arg);
 const char *pycgi_config_set_logbytes(cmd_parms *cmd, void *dummy,

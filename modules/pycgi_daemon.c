@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -51,6 +52,37 @@ static void pycgi_daemon_close3(int *a, int *b, int *c)
         if (*all[i] >= 0) {
             close(*all[i]);
             *all[i] = -1;
+        }
+    }
+}
+
+/* RLimitCPU, RLimitMEM, RLimitNPROC for a forked script, as APR's
+ * apr_procattr_limit_set() gives them to an exec'ed one. */
+static void pycgi_daemon_rlimits(request_rec *r, pycgi_proto_req *h)
+{
+    core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
+    struct rlimit *lim[3];
+    int i;
+
+    lim[PYCGI_RLIM_CPU] = NULL;
+    lim[PYCGI_RLIM_MEM] = NULL;
+    lim[PYCGI_RLIM_NPROC] = NULL;
+#ifdef RLIMIT_CPU
+    lim[PYCGI_RLIM_CPU] = core->limit_cpu;
+#endif
+#ifdef RLIMIT_AS
+    lim[PYCGI_RLIM_MEM] = core->limit_mem;
+#endif
+#ifdef RLIMIT_NPROC
+    lim[PYCGI_RLIM_NPROC] = core->limit_nproc;
+#endif
+    for (i = 0; i < 3; i++) {
+        if (lim[i]) {
+            h->rlimits |= 1u << i;
+            h->rlimit[i][0] = lim[i]->rlim_cur == RLIM_INFINITY
+                              ? ~(uint64_t)0 : (uint64_t)lim[i]->rlim_cur;
+            h->rlimit[i][1] = lim[i]->rlim_max == RLIM_INFINITY
+                              ? ~(uint64_t)0 : (uint64_t)lim[i]->rlim_max;
         }
     }
 }
@@ -99,6 +131,10 @@ static char *pycgi_daemon_message(pycgi_daemon_req *d, apr_size_t *len)
         /* No body: the worker gives the script a pipe at EOF of its
          * own; one pipe fewer per request. */
         h->flags |= PYCGI_REQ_NO_STDIN;
+    }
+    if (pycgi_config_isolation(pycgi_dconf(r)) == PYCGI_ISOLATION_FORK) {
+        h->flags |= PYCGI_REQ_FORK;
+        pycgi_daemon_rlimits(r, h);
     }
     h->mtime = r->finfo.mtime;
     h->size = r->finfo.size;

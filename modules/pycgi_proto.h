@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define PYCGI_PROTO_MAGIC    0x50594347u     /* "PYCG" */
-#define PYCGI_PROTO_VERSION  1u
+#define PYCGI_PROTO_VERSION  2u
 #define PYCGI_TOKEN_LEN      16
 /* The most string bytes a request may carry (environment + argv). */
 #define PYCGI_PROTO_MAX_LEN  (4u * 1024 * 1024)
@@ -52,7 +52,15 @@ typedef struct {
     int64_t  mtime;             /* httpd's stat of the script (usec), */
     int64_t  size;              /* the code cache's key: an edit or a */
     uint64_t inode;             /* replaced file recompiles */
+    uint32_t rlimits;           /* PYCGI_RLIM_* bits: which of rlimit[] */
+    uint32_t pad;               /* are set (fork isolation applies them) */
+    uint64_t rlimit[3][2];      /* soft, hard; RLIM_INFINITY as ~0 */
 } pycgi_proto_req;
+
+/* rlimit[] indexes (RLimitCPU, RLimitMEM, RLimitNPROC) */
+#define PYCGI_RLIM_CPU   0
+#define PYCGI_RLIM_MEM   1          /* RLIMIT_AS, as APR sets it */
+#define PYCGI_RLIM_NPROC 2
 
 /* Request flags */
 #define PYCGI_REQ_NO_STDIN   2u     /* no request body: the first sendmsg
@@ -66,6 +74,11 @@ typedef struct {
                                      * buffers; it also guesses from
                                      * CONTENT_LENGTH and
                                      * HTTP_TRANSFER_ENCODING) */
+#define PYCGI_REQ_FORK       4u     /* PyCGIIsolation fork: the worker
+                                     * forks a child that applies
+                                     * rlimit[], runs the script and
+                                     * exits; the worker itself runs no
+                                     * script code */
 
 #define PYCGI_REPLY_STARTED  1u
 #define PYCGI_REPLY_DONE     2u

@@ -306,8 +306,11 @@ static int pycgi_runner_daemon(request_rec *r, int mode, int *runner,
         *why = "suexec applies";
         daemon = 0;
     }
-    else if (mode == PYCGI_MODE_AUTO && pycgi_runner_rlimited(r)) {
-        /* A worker serves many requests: RLimit* could not bound one. */
+    else if (mode == PYCGI_MODE_AUTO && pycgi_runner_rlimited(r)
+             && pycgi_config_isolation(pycgi_dconf(r))
+                != PYCGI_ISOLATION_FORK) {
+        /* A worker serves many requests: RLimit* could not bound one
+         * (a forked one can: PyCGIIsolation fork). */
         *why = "RLimit* applies";
         daemon = 0;
     }

@@ -510,7 +510,7 @@ def expected_exe(module, mode):
     to a daemon worker: its #! names Debian's python3)."""
     if module == "pycgi" and mode == "embedded":
         return r"/usr/sbin/apache2"
-    if module == "pycgi" and mode in ("daemon", "auto"):
+    if module == "pycgi" and mode in ("daemon", "fork", "auto"):
         return r"/.*/pycgi-worker"
     return r"/usr/bin/python3(\.\d+)?"
 

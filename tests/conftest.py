@@ -3,7 +3,8 @@
 Environment:
   PYCGI_MODULE       path of mod_pycgi.so (default <repo>/.libs/mod_pycgi.so)
   PYCGI_MODES        runners to test, comma separated (default
-                     exec,embedded,daemon;
+                     exec,embedded,daemon,fork; fork = daemon with
+                     PyCGIIsolation fork;
                      "auto" may be added)
   PYCGI_MPMS         MPMs to test (default prefork,event)
   PYCGI_TEST_MODULE  "pycgi" (default) or "cgi": run the candidate side with
@@ -36,8 +37,8 @@ def _env_list(name, default, allowed):
 TEST_MODULE = os.environ.get("PYCGI_TEST_MODULE", "pycgi")
 if TEST_MODULE not in ("cgi", "pycgi"):
     raise pytest.UsageError("PYCGI_TEST_MODULE must be cgi or pycgi")
-MODES = _env_list("PYCGI_MODES", "exec,embedded,daemon",
-                  ("exec", "embedded", "daemon", "auto"))
+MODES = _env_list("PYCGI_MODES", "exec,embedded,daemon,fork",
+                  ("exec", "embedded", "daemon", "fork", "auto"))
 if TEST_MODULE == "cgi":
     # Stock mod_cgi has one runner; the mode is only a label then.
     MODES = ["exec"]

@@ -31,6 +31,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "pycgi_worker.h"
 #include "pycgi_worker_py.h"
@@ -69,6 +70,7 @@ static char *pycgi_worker_empty_env[] = { NULL };
 /* The Python half (owned references, for the process's life). */
 static struct {
     PyObject *run, *end, *stdio_config, *error_line;
+    PyObject *prepare, *fork_begin, *fork_end, *learn;  /* fork isolation */
     PyObject *environ_data;     /* os.environ._data (also environb's) */
     char encoding[64], errors[64];  /* the std streams' current ones */
 } pycgi_worker_py;
@@ -183,9 +185,15 @@ static int pycgi_worker_python_init(void)
     pycgi_worker_py.end = pycgi_worker_attr(mod, "end");
     pycgi_worker_py.stdio_config = pycgi_worker_attr(mod, "stdio_config");
     pycgi_worker_py.environ_data = pycgi_worker_attr(mod, "_environ_data");
+    pycgi_worker_py.prepare = pycgi_worker_attr(mod, "prepare");
+    pycgi_worker_py.fork_begin = pycgi_worker_attr(mod, "fork_begin");
+    pycgi_worker_py.fork_end = pycgi_worker_attr(mod, "fork_end");
+    pycgi_worker_py.learn = pycgi_worker_attr(mod, "learn");
     if (!pycgi_worker_py.error_line || !pycgi_worker_py.run
         || !pycgi_worker_py.end || !pycgi_worker_py.stdio_config
-        || !pycgi_worker_py.environ_data
+        || !pycgi_worker_py.environ_data || !pycgi_worker_py.prepare
+        || !pycgi_worker_py.fork_begin || !pycgi_worker_py.fork_end
+        || !pycgi_worker_py.learn
         || !PyDict_Check(pycgi_worker_py.environ_data)) {
         return -1;
     }
@@ -566,11 +574,216 @@ static int pycgi_worker_run(pycgi_worker_env *e, unsigned *retire,
     return status;
 }
 
+/* The request's descriptors become fds 0-2 (the originals closed), and
+ * its strings the C environment.  0, or a reason to retire. */
+static unsigned pycgi_worker_take(int *fds, int nfds, pycgi_worker_env *e,
+                                  char *what, size_t whatlen)
+{
+    /* Without a body, stdin is a pipe at EOF, as a CGI process's is
+     * once httpd has closed it. */
+    int first = nfds == 2 ? 1 : 0, i;
+
+    if (first && dup2(pycgi_worker_fd.eof, 0) < 0) {
+        snprintf(what, whatlen, "dup2 of stdin failed: %s", strerror(errno));
+        return PYCGI_RETIRE_ERROR;
+    }
+    for (i = 0; i < nfds; i++) {
+        if (dup2(fds[i], first + i) < 0) {
+            snprintf(what, whatlen, "dup2 of the request's fd failed: %s",
+                     strerror(errno));
+            return PYCGI_RETIRE_ERROR;
+        }
+    }
+    /* They arrive as the lowest free numbers: usually adjacent. */
+    if (fds[nfds - 1] == fds[0] + nfds - 1) {
+        close_range(fds[0], fds[nfds - 1], 0);
+    }
+    else {
+        pycgi_worker_close_all(fds, nfds);
+    }
+    if (pycgi_worker_proc_environ(pycgi_worker_strs + 3 + pycgi_worker_req.nargv,
+                                  pycgi_worker_req.nenv, e) < 0) {
+        snprintf(what, whatlen, "out of memory for the environment");
+        return PYCGI_RETIRE_ERROR;
+    }
+    return PYCGI_RETIRE_NONE;
+}
+
+/* The (name, module) pairs sys.modules gained after its first `before`
+ * entries (a dict keeps insertion order).  Walked with PyDict_Next,
+ * which takes no references: a forked child that wrote a reference
+ * count on every module would copy every page they sit on. */
+static PyObject *pycgi_worker_new_modules(Py_ssize_t before)
+{
+    PyObject *mods = PyImport_GetModuleDict(), *out = PyList_New(0), *k, *v;
+    Py_ssize_t pos = 0, i = 0;
+
+    while (out && PyDict_Next(mods, &pos, &k, &v)) {
+        PyObject *pair;
+
+        if (i++ < before) {
+            continue;
+        }
+        pair = PyTuple_Pack(2, k, v);
+        if (!pair || PyList_Append(out, pair) < 0) {
+            Py_XDECREF(pair);
+            Py_CLEAR(out);
+            break;
+        }
+        Py_DECREF(pair);
+    }
+    return out;
+}
+
+/* PyCGIIsolation fork: the script runs in a child of the worker, which
+ * exits after it, so nothing a script does outlives it; the worker
+ * itself only waits, and needs no restoring.  `conn` and `fds` are the
+ * request's (STARTED sent).  Returns 0 or a reason to retire. */
+static unsigned pycgi_worker_fork_request(int conn, int *fds, int nfds,
+                                    char *what, size_t whatlen)
+{
+    pid_t worker = getpid(), pid;
+    int st, killed = 0, status = 1;
+    unsigned retire = PYCGI_RETIRE_NONE;
+    PyObject *res, *path, *key;
+    char learned[32768];
+    size_t n;
+
+    /* The script's code object compiled here once, so that children do
+     * not each compile it; then gc.freeze(): what the children inherit
+     * stays out of their collector's way (pages stay shared). */
+    path = PyUnicode_DecodeFSDefault(pycgi_worker_strs[0]);
+    key = Py_BuildValue("(LLK)", (long long)pycgi_worker_req.mtime,
+                        (long long)pycgi_worker_req.size,
+                        (unsigned long long)pycgi_worker_req.inode);
+    res = path && key ? PyObject_CallFunctionObjArgs(pycgi_worker_py.prepare,
+                                                     path, key, NULL)
+                      : NULL;
+    Py_XDECREF(path);
+    Py_XDECREF(key);
+    Py_XDECREF(res);
+    PyErr_Clear();
+    if (pycgi_worker_fork_prepare() < 0) {
+        pid = -1;
+    }
+    else {
+        PyOS_BeforeFork();
+        pid = fork();
+    }
+    if (pid == 0) {
+        pycgi_worker_env e;
+        unsigned ignored = 0;
+        Py_ssize_t before;
+        PyObject *fresh;
+
+        PyOS_AfterFork_Child();
+        pycgi_worker_in_child = 0;
+        pycgi_worker_fork_child(&pycgi_worker_req, worker, conn);
+        if (pycgi_worker_take(fds, nfds, &e, what, whatlen)) {
+            dprintf(2, "pycgi-worker: %s\n", what);
+            _exit(1);
+        }
+        close(pycgi_worker_fd.eof);
+        res = PyObject_CallNoArgs(pycgi_worker_py.fork_begin);
+        Py_XDECREF(res);
+        PyErr_Clear();
+        before = PyDict_Size(PyImport_GetModuleDict());
+        status = pycgi_worker_run(&e, &ignored, what, whatlen);
+        fresh = pycgi_worker_new_modules(before);
+        res = fresh ? PyObject_CallFunction(pycgi_worker_py.fork_end, "iO",
+                                            pycgi_worker_fork_learn_fd(),
+                                            fresh)
+                    : NULL;
+        Py_XDECREF(fresh);
+        Py_XDECREF(res);
+        /* No finalisation: what the worker owns is not the child's to
+         * flush or close (run() flushed the script's streams). */
+        _exit(status & 0xff);
+    }
+    pycgi_worker_close_all(fds, nfds);
+    if (pid < 0) {
+        pycgi_worker_log(PYCGI_WORKER_ERROR, PYCGI_WORKER_LOGNO(0830)
+                         "cannot fork for %s: %s", pycgi_worker_strs[0],
+                         strerror(errno));
+    }
+    else {
+        PyOS_AfterFork_Parent();
+        pycgi_worker_forked = 0;
+        st = pycgi_worker_fork_wait(pid, &killed);
+        if (WIFSIGNALED(st)) {
+            status = 128 + WTERMSIG(st);
+            if (!killed) {
+                /* What the supervisor says of a crashed worker; the
+                 * faulthandler dump went to the request's stderr. */
+                pycgi_worker_log(PYCGI_WORKER_ERROR, PYCGI_WORKER_LOGNO(0831)
+                                 "script %s (pid %ld) killed by signal %d "
+                                 "(%s)%s", pycgi_worker_strs[0], (long)pid,
+                                 WTERMSIG(st), strsignal(WTERMSIG(st)),
+                                 WCOREDUMP(st) ? ", core dumped" : "");
+            }
+        }
+        else {
+            status = WEXITSTATUS(st);
+        }
+    }
+    if (killed) {
+        snprintf(what, whatlen, "the supervisor ended its script "
+                 "(CGIScriptTimeout or stop)");
+        retire = PYCGI_RETIRE_SHUTDOWN;
+    }
+    else if (pycgi_worker_args.max_requests
+             && pycgi_worker_slot->requests + 1
+                >= pycgi_worker_args.max_requests) {
+        snprintf(what, whatlen, "maximum requests reached");
+        retire = PYCGI_RETIRE_MAX_REQUESTS;
+    }
+    pycgi_worker_reply(conn, PYCGI_REPLY_DONE, status,
+                       retire ? PYCGI_DONE_RETIRING : 0);
+    close(conn);
+    pycgi_worker_slot->requests++;
+    if (retire) {
+        return retire;
+    }
+    /* The library modules the child imported, imported here for the
+     * next children (bounded in learn()); anything an import started or
+     * changed (threads, signal handlers) ends this worker. */
+    n = pid > 0 ? pycgi_worker_fork_learned(learned, sizeof(learned)) : 0;
+    if (n) {
+        long got;
+
+        res = PyObject_CallFunction(pycgi_worker_py.learn, "y#", learned,
+                                    (Py_ssize_t)n);
+        if (!res) {
+            pycgi_worker_log_pyerr(PYCGI_WORKER_WARNING,
+                                   PYCGI_WORKER_LOGNO(0833)
+                                   "learning a child's modules failed");
+        }
+        got = res ? PyLong_AsLong(res) : 0;
+        Py_XDECREF(res);
+        PyErr_Clear();
+        pycgi_worker_log(PYCGI_WORKER_DEBUG, PYCGI_WORKER_LOGNO(0832)
+                         "imported %ld of the modules a child of %s "
+                         "imported (%zu bytes of names)", got,
+                         pycgi_worker_strs[0], n);
+        if (got > 0) {
+            retire = pycgi_worker_proc_check_full(what, whatlen);
+            if (!retire) {
+                retire = pycgi_worker_proc_check(pycgi_worker_args.memory_kb,
+                                                 0, what, whatlen);
+            }
+        }
+    }
+    if (!retire) {
+        pycgi_worker_set_state(PYCGI_SLOT_IDLE, PYCGI_RETIRE_NONE);
+    }
+    return retire;
+}
+
 /* One connection: read, check, run, answer.  Returns 0 to go on, or
  * the reason to retire (`what` says it in words). */
 static unsigned pycgi_worker_request(int conn, char *what, size_t whatlen)
 {
-    int fds[PYCGI_WORKER_MAX_FDS], nfds = 0, rc, status, i;
+    int fds[PYCGI_WORKER_MAX_FDS], nfds = 0, rc, status;
     const char *err = NULL;
     unsigned retire = PYCGI_RETIRE_NONE, r;
     long touched = 0;
@@ -613,35 +826,11 @@ static unsigned pycgi_worker_request(int conn, char *what, size_t whatlen)
         pycgi_worker_set_state(PYCGI_SLOT_IDLE, PYCGI_RETIRE_NONE);
         return PYCGI_RETIRE_NONE;
     }
-    {
-        /* Without a body, stdin is a pipe at EOF, as a CGI process's
-         * is once httpd has closed it. */
-        int first = nfds == 2 ? 1 : 0;
-
-        if (first && dup2(pycgi_worker_fd.eof, 0) < 0) {
-            snprintf(what, whatlen, "dup2 of stdin failed: %s",
-                     strerror(errno));
-            return PYCGI_RETIRE_ERROR;
-        }
-        for (i = 0; i < nfds; i++) {
-            if (dup2(fds[i], first + i) < 0) {
-                snprintf(what, whatlen, "dup2 of the request's fd failed: %s",
-                         strerror(errno));
-                return PYCGI_RETIRE_ERROR;
-            }
-        }
-        /* They arrive as the lowest free numbers: usually adjacent. */
-        if (fds[nfds - 1] == fds[0] + nfds - 1) {
-            close_range(fds[0], fds[nfds - 1], 0);
-        }
-        else {
-            pycgi_worker_close_all(fds, nfds);
-        }
+    if (pycgi_worker_req.flags & PYCGI_REQ_FORK) {
+        return pycgi_worker_fork_request(conn, fds, nfds, what, whatlen);
     }
-    if (pycgi_worker_proc_environ(pycgi_worker_strs + 3 + pycgi_worker_req.nargv,
-                                  pycgi_worker_req.nenv, &e) < 0) {
-        snprintf(what, whatlen, "out of memory for the environment");
-        return PYCGI_RETIRE_ERROR;
+    if ((retire = pycgi_worker_take(fds, nfds, &e, what, whatlen))) {
+        return retire;
     }
     status = pycgi_worker_run(&e, &retire, what, whatlen);
     /* The response ends here: httpd sees EOF on the script's pipes. */

@@ -125,6 +125,30 @@ typedef struct {
 
 int pycgi_worker_proc_environ(char **env, size_t nenv, pycgi_worker_env *out);
 
+/* --- PyCGIIsolation fork (pycgi_worker_fork.c) ---------------------- */
+
+/* Before each fork: the learning pipe exists and is empty.  0 or -1. */
+int pycgi_worker_fork_prepare(void);
+
+/* The learning pipe's write end, for the child (close-on-exec): it
+ * writes there the names of the library modules it imported,
+ * "name\n" each; the worker reads them after the child is gone. */
+int pycgi_worker_fork_learn_fd(void);
+
+/* In the child, at once after fork(): dies with the worker, drops
+ * every descriptor and mapping of the pool and httpd's connection
+ * `conn`, applies the request's rlimits.  Exits if it cannot. */
+void pycgi_worker_fork_child(const pycgi_proto_req *h, pid_t worker,
+                             int conn);
+
+/* In the worker: wait for the child; a SIGTERM meanwhile (the
+ * supervisor's) goes on to the child, then SIGKILL after a grace, and
+ * *killed is set.  Returns the wait status. */
+int pycgi_worker_fork_wait(pid_t pid, int *killed);
+
+/* What the child wrote on the learning pipe (up to cap bytes). */
+size_t pycgi_worker_fork_learned(char *buf, size_t cap);
+
 /* Microseconds since the epoch (vDSO: no system call). */
 int64_t pycgi_worker_now(void);
 

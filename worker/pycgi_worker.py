@@ -14,6 +14,7 @@
 
 import builtins
 import importlib.machinery
+import importlib.util
 import io
 import os
 import sys
@@ -244,14 +245,17 @@ _real_atexit_register = None
 # atexit callbacks the script's own code registered (functions of its
 # __main__): run after it, as python3 runs them at exit, and removed.
 # Those that library modules register when imported stay, as in any
-# long-lived process.
+# long-lived process -- except in a forked child (fork isolation), which
+# runs every callback registered since the fork, and none of the
+# worker's.
 _script_exits = []
 _cur_globals = [None]
 
 
 def _atexit_register(func, *args, **kwargs):
     _real_atexit_register(func, *args, **kwargs)
-    if getattr(func, '__globals__', None) is _cur_globals[0]:
+    if _fork_child[0] \
+            or getattr(func, '__globals__', None) is _cur_globals[0]:
         _script_exits.append((func, args, kwargs))
     return func
 
@@ -356,9 +360,12 @@ def boot(compat, compat_first, preload_ok):
           _TOUCH_PROCESS)
     _wrap(os, ('chdir', 'fchdir'), _TOUCH_CWD)
     _wrap(os, ('posix_spawn', 'posix_spawnp'), _TOUCH_CHILDREN)
-    import subprocess
-    subprocess.Popen._execute_child = _touching(
-        subprocess.Popen._execute_child, _TOUCH_CHILDREN)
+    # subprocess.Popen forks through _posixsubprocess.fork_exec (looked
+    # up at each call).  Wrapped there, not in subprocess: importing
+    # subprocess imports threading, whose at-fork hook every process
+    # forked from the worker (fork isolation) would then run.
+    import _posixsubprocess
+    _wrap(_posixsubprocess, ('fork_exec',), _TOUCH_CHILDREN)
     try:
         import resource
         _wrap(resource, ('setrlimit', 'prlimit'), _TOUCH_PROCESS)
@@ -403,3 +410,111 @@ def _install_compat(sources, first):
     ns = {}
     exec(sources['_finder'], ns)
     ns['install'](sources, first)
+
+
+# --- PyCGIIsolation fork ------------------------------------------------
+#
+# The worker (the zygote) never runs a script: it compiles the script
+# (prepare), forks, and waits.  The child runs the script as above and
+# exits without finalising anything of the worker's; before it exits it
+# names the library modules it imported (fork_end), which the worker
+# then imports itself for later children (learn), within bounds.
+
+import gc  # noqa: E402
+
+_fork_child = [False]
+_learned = set()
+_learn_failed = set()
+_LEARN_MAX = 512          # modules a worker imports on its children's word
+_LEARN_PER_CHILD = 256    # names one child may send
+_lib_dirs = tuple(p.rstrip('/') + '/' for p in _base_path
+                  if p.startswith('/') and os.path.isdir(p))
+
+
+def prepare(path, key):
+    """In the worker, before a fork: the script's code object cached (a
+    script that does not compile is left to the child to report)."""
+    ent = _entry(path, key)
+    if ent[1] is None:
+        try:
+            with open(path, 'rb') as f:
+                source = f.read()
+            ent[1] = compile(source, path, 'exec', dont_inherit=True)
+        except BaseException:
+            pass
+    gc.freeze()
+
+
+def fork_begin():
+    """In the child, before the script."""
+    _fork_child[0] = True
+
+
+def fork_end(fd, fresh):
+    """In the child, after the script: of the modules it imported (the
+    C half's (name, module) pairs, new in sys.modules), the names of
+    the library ones (from the interpreter's own path, never the
+    script's directory or PYTHONPATH), one a line, on the learning
+    pipe."""
+    names = []
+    try:
+        for name, mod in fresh:
+            if name in _learn_failed:
+                continue
+            spec = getattr(mod, '__spec__', None)
+            origin = getattr(spec, 'origin', None)
+            if not isinstance(origin, str) or not origin.startswith(_lib_dirs):
+                continue
+            names.append(name)
+            if len(names) >= _LEARN_PER_CHILD:
+                break
+        if names:
+            os.write(fd, ('\n'.join(names) + '\n').encode('ascii', 'replace'))
+    except BaseException:
+        pass
+
+
+# Imported for their effect, not their contents: never on a child's word.
+_LEARN_NEVER = frozenset(('antigravity', 'this', 'idlelib', 'tkinter',
+                          'turtle', 'turtledemo', '__main__'))
+
+
+def _module_name(name):
+    return 0 < len(name) <= 128 and all(
+        part.isidentifier() for part in name.split('.')) \
+        and name.split('.')[0] not in _LEARN_NEVER \
+        and not name.startswith('_pycgi')
+
+
+def learn(data):
+    """In the worker: import what a child named (a script can write
+    there too: names only, bounded, library path only, failures never
+    retried).  Returns how many modules were imported."""
+    n = 0
+    # Packages before their parts (sys.modules lists a package after the
+    # submodules its __init__ imported: the import system moves it to
+    # the end once it is loaded).
+    names = data.decode('ascii', 'replace').split('\n')
+    names.sort(key=lambda name: name.count('.'))
+    for name in names:
+        if len(_learned) >= _LEARN_MAX:
+            break
+        if not _module_name(name) or name in _modules \
+                or name in _learn_failed:
+            continue
+        # A submodule's package first (find_spec would import it).
+        if '.' in name and name.rpartition('.')[0] not in _modules:
+            continue
+        try:
+            spec = importlib.util.find_spec(name)
+            origin = getattr(spec, 'origin', None)
+            if not isinstance(origin, str) \
+                    or not origin.startswith(_lib_dirs):
+                _learn_failed.add(name)
+                continue
+            importlib.import_module(name)
+            _learned.add(name)
+            n += 1
+        except BaseException:
+            _learn_failed.add(name)
+    return n

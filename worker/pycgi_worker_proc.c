@@ -291,6 +291,11 @@ void pycgi_worker_set_state(unsigned state, unsigned reason)
 /* --- the boot snapshot ---------------------------------------------- */
 
 #define PYCGI_WORKER_NSIG 65
+#ifdef SA_RESTORER
+#define PYCGI_WORKER_SA_RESTORER SA_RESTORER
+#else
+#define PYCGI_WORKER_SA_RESTORER 0x04000000
+#endif
 /* The bytes of a sigset_t the kernel fills (glibc's sigset_t is 128
  * bytes; the rest of what sigaction() returns is stack garbage). */
 #define PYCGI_WORKER_SIGSET ((PYCGI_WORKER_NSIG - 1) / 8)
@@ -487,8 +492,11 @@ unsigned pycgi_worker_proc_check_full(char *what, size_t whatlen)
         if (!pycgi_worker_boot.have[i] || sigaction(i, NULL, &sa) < 0) {
             continue;
         }
+        /* SA_RESTORER is glibc's own bookkeeping: a handler set and set
+         * back (fork isolation's SIGTERM) comes back with it. */
         if (sa.sa_handler != b->sa_handler
-            || sa.sa_flags != b->sa_flags
+            || (sa.sa_flags & ~PYCGI_WORKER_SA_RESTORER)
+               != (b->sa_flags & ~PYCGI_WORKER_SA_RESTORER)
             || memcmp(&sa.sa_mask, &b->sa_mask, PYCGI_WORKER_SIGSET) != 0) {
             snprintf(what, whatlen, "the script changed the handler of "
                      "signal %d", i);

@@ -8,7 +8,7 @@
 import array, glob, json, os, socket, struct, urllib.parse
 
 q = dict(urllib.parse.parse_qsl(os.environ.get("QUERY_STRING", "")))
-MAGIC, VERSION = 0x50594347, 1
+MAGIC, VERSION = 0x50594347, 2
 results = []
 # "index": only that pool's socket (one with a live worker to answer).
 name = "%s.sock" % q["index"] if "index" in q else "*.sock"
@@ -22,9 +22,10 @@ for path in sorted(glob.glob(os.path.join(q["rundir"], "pycgi.*", name))):
                "QUERY_STRING=" + q["marker"], "REQUEST_METHOD=GET",
                "GATEWAY_INTERFACE=CGI/1.1", "PATH=/usr/bin:/bin"]
     blob = b"".join(s.encode() + b"\0" for s in strings)
-    head = struct.pack("=II16sIIIIqqQ", MAGIC, VERSION, os.urandom(16),
+    head = struct.pack("=II16sIIIIqqQII6Q", MAGIC, VERSION, os.urandom(16),
                        len(blob), 1, len(strings) - 4, 0,
-                       st.st_mtime_ns // 1000, st.st_size, st.st_ino)
+                       st.st_mtime_ns // 1000, st.st_size, st.st_ino,
+                       0, 0, 0, 0, 0, 0, 0, 0)
     try:
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(10)
