@@ -77,6 +77,12 @@ GOAL_VS_WSGI_DAEMON = 1.5
 GOAL_VS_EMBEDDED = 0.75
 GOAL_WORKER_RSS_MB = 15
 GOAL_SLEEP_VS_CGID = 1.2
+# Goals of fork isolation (PyCGIIsolation fork): req/s against stock
+# mod_cgi, hello and json+email, and the private memory of one forked
+# script process running hello.
+GOAL_FORK_HELLO_VS_CGI = 15
+GOAL_FORK_JSON_VS_CGI = 30
+GOAL_FORK_PRIVATE_MB = 2
 
 # The heavier CGI script: the hello page plus two stdlib imports that a
 # real script pays for on every fork/exec but only once when embedded.
@@ -96,6 +102,22 @@ print("<h2>Hello World! This is my first CGI program</h2>")
 print("<pre>%s</pre>" % json.dumps(data, sort_keys=True))
 print("<p>%s</p>" % email.utils.formatdate(usegmt=True))
 print("</body></html>")
+'''
+
+# hello.py's page, then the script process's own private memory
+# (/proc/self/smaps_rollup: Private_Clean + Private_Dirty, kB).
+FORKMEM_SCRIPT = '''\
+#!/usr/bin/python3
+print("Content-type:text/html")
+print()
+print("<html><body><h2>Hello World! This is my first CGI program</h2>")
+print("</body></html>")
+kb = 0
+with open("/proc/self/smaps_rollup") as f:
+    for line in f:
+        if line.startswith(("Private_Clean:", "Private_Dirty:")):
+            kb += int(line.split()[1])
+print("private_kb=%d" % kb)
 '''
 
 # Tells check_runner() which process ran the script.
@@ -183,6 +205,8 @@ ROWS = [
     ("hello", "pycgi-daemon", "prefork"),
     ("hello", "pycgi-embedded", "event"),
     ("hello", "pycgi-daemon", "event"),
+    ("hello", "pycgi-fork", "prefork"),
+    ("hello", "pycgi-fork", "event"),
     ("hello", "mod_wsgi", "prefork"),
     ("hello", "mod_wsgi-daemon", "prefork"),
     ("hello", "mod_python", "prefork"),
@@ -191,6 +215,7 @@ ROWS = [
     ("form", "pycgi-embedded", "prefork"),
     ("form", "pycgi-daemon", "prefork"),
     ("form", "pycgi-daemon", "event"),
+    ("form", "pycgi-fork", "prefork"),
     ("form", "mod_wsgi", "prefork"),
     ("form", "mod_wsgi-daemon", "prefork"),
     ("json", "mod_cgi", "prefork"),
@@ -198,6 +223,7 @@ ROWS = [
     ("json", "pycgi-embedded", "prefork"),
     ("json", "pycgi-daemon", "prefork"),
     ("json", "pycgi-daemon", "event"),
+    ("json", "pycgi-fork", "prefork"),
     ("json", "mod_wsgi", "prefork"),
     ("json", "mod_wsgi-daemon", "prefork"),
 ]
@@ -223,6 +249,7 @@ SERVER_TITLE = {
     "pycgi-exec": "pycgi exec",
     "pycgi-embedded": "pycgi embedded",
     "pycgi-daemon": "pycgi daemon",
+    "pycgi-fork": "pycgi daemon, fork isolation",
     "mod_cgid": "mod_cgid",
     "mod_wsgi": "mod_wsgi embedded",
     "mod_wsgi-daemon": "mod_wsgi daemon 8x1",
@@ -236,6 +263,7 @@ SERVER_COLOUR = {
     "pycgi-exec": 0xe69f00,
     "pycgi-embedded": 0x009e73,
     "pycgi-daemon": 0xcc79a7,
+    "pycgi-fork": 0xd55e00,
     "mod_wsgi": 0x3366cc,
     "mod_wsgi-daemon": 0x88aadd,
     "mod_python": 0x8855aa,
@@ -291,6 +319,8 @@ class Row:
         self.worker_rss = []        # pycgi daemon hello: idle worker VmRSS
                                     # (kB, median over workers) per round
         self.workers = 0            # how many workers the last one saw
+        self.private_kb = []        # pycgi fork hello: a forked script's
+                                    # private memory (kB), per round
         self.non2xx = 0
         self.socket_errors = 0
         self.reason = ""            # why the row failed or was skipped
@@ -375,6 +405,7 @@ def populate(work):
         os.chmod(dst, 0o755)
     for name, text in (("hello_json.py", JSON_SCRIPT),
                        ("whoami.py", WHOAMI_SCRIPT),
+                       ("forkmem.py", FORKMEM_SCRIPT),
                        ("sleep1.py", SLEEP_SCRIPT)):
         dst = os.path.join(cgi_bin, name)
         with open(dst, "w") as f:
@@ -408,6 +439,7 @@ def module_for(server):
         "pycgi-exec": pycgi_module_path(),
         "pycgi-embedded": pycgi_module_path(),
         "pycgi-daemon": pycgi_module_path(),
+        "pycgi-fork": pycgi_module_path(),
         "mod_wsgi": os.path.join(MODULES_DIR, "mod_wsgi.so"),
         "mod_wsgi-daemon": os.path.join(MODULES_DIR, "mod_wsgi.so"),
         "mod_python": os.path.join(MODULES_DIR, "mod_python.so"),
@@ -440,7 +472,9 @@ ScriptSock "%s/run/cgid.sock"
     if row.server.startswith("pycgi-"):
         mode = row.server.split("-")[1]
         daemon = ""
-        if mode == "daemon":
+        if mode == "fork":
+            mode = "daemon\n    PyCGIIsolation fork"
+        if mode.startswith("daemon"):
             daemon = DAEMON_CONF.get(row.workload, DAEMON_CONF["default"])
         return """\
 LoadModule pycgi_module %s
@@ -767,7 +801,7 @@ def check_runner(row, httpd):
         return
     ppid, pid = int(m.group(1)), int(m.group(2))
     embedded = ppid == httpd.proc.pid
-    if row.server == "pycgi-daemon":
+    if row.server in ("pycgi-daemon", "pycgi-fork"):
         # Checked first: a worker forked by the httpd parent has the
         # embedded runner's parent.
         if not ran_in_worker(pid, ppid, httpd.proc.pid):
@@ -875,6 +909,18 @@ def measure_wrk(row, httpd, work, path, body, seconds, warmup):
         row.workers = len(rss)
         if rss:
             row.worker_rss.append(statistics.median(rss))
+    if row.server == "pycgi-fork" and row.workload == "hello":
+        kb = []
+        for _ in range(5):
+            try:
+                status, text = request(httpd.port, "/cgi-bin/forkmem.py")
+            except (OSError, http.client.HTTPException):
+                continue
+            m = re.search(r"private_kb=(\d+)", text)
+            if status == 200 and m:
+                kb.append(int(m.group(1)))
+        if kb:
+            row.private_kb.append(statistics.median(kb))
     if row.non2xx or row.socket_errors:
         row.flag("%d non-2xx, %d socket errors"
                  % (row.non2xx, row.socket_errors))
@@ -1024,6 +1070,52 @@ def print_table(rows):
                 % (workload, mpm, " ".join("%.2fx" % x for x in ratios),
                    min(ratios)))
     print_daemon_table(rows)
+    print_fork_table(rows)
+
+
+def print_fork_table(rows):
+    """Fork isolation against stock mod_cgi, with its goals."""
+    fork = [r for r in rows if r.server == "pycgi-fork"]
+    if not fork:
+        return
+    vs_cgi = round_ratios(rows, "pycgi-fork", "mod_cgi")
+    vs_daemon = round_ratios(rows, "pycgi-fork", "pycgi-daemon",
+                             same_mpm=True)
+    goal = {"hello": GOAL_FORK_HELLO_VS_CGI, "json": GOAL_FORK_JSON_VS_CGI}
+    head = ("scenario", "MPM", "req/s", "x mod_cgi", "rounds",
+            "x daemon (reuse)", "rounds", "child private", "goal")
+    lines = []
+    for r in fork:
+        key = (r.workload, r.mpm)
+        mem, verdict = "-", "-"
+        missed = []
+        if r.workload in goal and r.mpm == "prefork" and r.ratio_cgi:
+            if r.ratio_cgi < goal[r.workload]:
+                missed.append("x mod_cgi >= %g" % goal[r.workload])
+        if r.private_kb:
+            mb = statistics.median(r.private_kb) / 1024
+            mem = "%.2f MB" % mb
+            if mb > GOAL_FORK_PRIVATE_MB:
+                missed.append("private <= %g MB" % GOAL_FORK_PRIVATE_MB)
+        if (r.workload in goal and r.mpm == "prefork") or r.private_kb:
+            verdict = "MISSED: " + ", ".join(missed) if missed else "met"
+        ratio_daemon = None
+        for d in rows:
+            if (d.server, d.workload, d.mpm) == ("pycgi-daemon", r.workload,
+                                                 r.mpm) and d.rps and r.rps:
+                ratio_daemon = r.rps / d.rps
+        lines.append((r.title, r.mpm,
+                      "%.1f" % r.rps if r.rps is not None else r.status,
+                      fmt_ratio(r.ratio_cgi), fmt_range(vs_cgi.get(key)),
+                      fmt_ratio(ratio_daemon),
+                      fmt_range(vs_daemon.get(key)), mem, verdict))
+    log("\npycgi fork isolation against stock mod_cgi (prefork) and the "
+        "daemon runner's reuse (same MPM).\nchild private: a forked "
+        "hello script's Private_Clean + Private_Dirty.  Goals: hello x "
+        "mod_cgi >= %g,\njson+email x mod_cgi >= %g, child private <= %g MB."
+        % (GOAL_FORK_HELLO_VS_CGI, GOAL_FORK_JSON_VS_CGI,
+           GOAL_FORK_PRIVATE_MB))
+    print_cells(head, lines, "<<>>>>>>")
 
 
 def print_daemon_table(rows):
@@ -1118,7 +1210,7 @@ def write_tsv(rows, path):
         f.write("workload\tserver\tmpm\treq_per_s\tratio_mod_cgi\t"
                 "ratio_mod_wsgi\tnon_2xx\tsocket_errors\tstatus\tnote\t"
                 "round_samples\tratio_mod_wsgi_daemon\tratio_embedded\t"
-                "worker_rss_kb\n")
+                "worker_rss_kb\tchild_private_kb\n")
         for r in rows:
             f.write("\t".join([
                 r.workload, r.server, r.mpm, num(r.rps, "%.2f"),
@@ -1127,6 +1219,8 @@ def write_tsv(rows, path):
                 ",".join("%.1f" % x for x in r.samples),
                 num(r.ratio_wsgi_daemon), num(r.ratio_embedded),
                 num(statistics.median(r.worker_rss) if r.worker_rss
+                    else None, "%d"),
+                num(statistics.median(r.private_kb) if r.private_kb
                     else None, "%d"),
             ]) + "\n")
 
