@@ -5,6 +5,8 @@
  */
 #include "pycgi_exec.h"
 #include "pycgi_env.h"
+#include "pycgi_spawn.h"
+#include "unixd.h"
 
 #include <signal.h>
 
@@ -34,6 +36,18 @@ static apr_status_t pycgi_exec_child_sigmask(void *data)
     return APR_SUCCESS;
 }
 
+/* posix_spawn can serve this request: a program (not a shell command)
+ * with all three pipes, neither suexec nor RLimit* (they need code of
+ * ours between fork and exec). */
+static int pycgi_exec_spawnable(request_rec *r, core_dir_config *core,
+                                apr_cmdtype_e type, int pipe_err)
+{
+    return type == APR_PROGRAM && pipe_err
+           && !core->limit_cpu && !core->limit_mem && !core->limit_nproc
+           && !(ap_unixd_config.suexec_enabled
+                && ap_run_get_suexec_identity(r));
+}
+
 apr_status_t pycgi_exec_spawn(request_rec *r, apr_pool_t *p,
                               const char *command, const char **argv,
                               apr_cmdtype_e type, int pipe_in, int pipe_err,
@@ -43,6 +57,19 @@ apr_status_t pycgi_exec_spawn(request_rec *r, apr_pool_t *p,
     apr_procattr_t *attr;
     apr_status_t rv;
     char **envp = pycgi_env_envp(r, p);
+
+    if (pycgi_exec_spawnable(r, core, type, pipe_err)) {
+        rv = pycgi_spawn(r, p, command, argv, envp, pycgi_env_dir(r, p),
+                         pipe_in, proc);
+        if (rv != APR_ENOTIMPL) {
+            if (rv != APR_SUCCESS) {
+                /* What APR's forked child says when its exec fails. */
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, PYCGI_LOGNO(0103)
+                              "exec of '%s' failed", command);
+            }
+            return rv;
+        }
+    }
 
     *proc = apr_pcalloc(p, sizeof(apr_proc_t));
     if ((rv = apr_procattr_create(&attr, p)) != APR_SUCCESS
