@@ -29,10 +29,22 @@ static void pycgi_exec_child_errfn(apr_pool_t *pool, apr_status_t err,
 static apr_status_t pycgi_exec_child_sigmask(void *data)
 {
     sigset_t none;
+    int sig;
 
     (void)data;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    /* exec keeps what is ignored (httpd ignores SIGPIPE, SIGXFSZ, ...):
+     * a CGI process starts with every signal at its default, as the
+     * posix_spawn path gives it (pycgi_spawn.c).  Handlers are reset by
+     * exec itself. */
+    for (sig = 1; sig < NSIG; sig++) {
+        struct sigaction sa;
+
+        if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN) {
+            signal(sig, SIG_DFL);
+        }
+    }
     return APR_SUCCESS;
 }
 

@@ -518,6 +518,26 @@ def test_exec_script_starts_with_no_signal_blocked(xsrv, mpm):
     assert int(resp.text.strip(), 16) == 0, resp.text
 
 
+@pytest.mark.parametrize("sub", ["h", "h_mem"])
+def test_exec_script_starts_with_default_signal_dispositions(xsrv, mpm,
+                                                             sub):
+    """Nothing blocked and nothing ignored: httpd ignores SIGPIPE (and a
+    threaded MPM's worker thread blocks everything), and exec keeps
+    ignored signals ignored.  /h is started with posix_spawn, /h_mem
+    (RLimitMEM) with APR's fork: both reset them.  Stock mod_cgi passes
+    SIGPIPE's SIG_IGN on."""
+    if not PYCGI:
+        pytest.skip("stock mod_cgi passes httpd's ignored signals on")
+    resp = xsrv.get("/%s/sigstate.py" % sub)
+    assert resp.status == 200, resp
+    state = dict(line.split(":") for line in resp.text.split("\n") if line)
+    assert int(state["SigBlk"].strip(), 16) == 0, resp.text
+    # Signals 32 and 33 are glibc's own (thread cancellation, setxid):
+    # no program can change them.
+    glibc = (1 << 31) | (1 << 32)
+    assert int(state["SigIgn"].strip(), 16) & ~glibc == 0, resp.text
+
+
 def test_rlimit_nproc_exec(xsrv):
     control = xsrv.get("/h_mem/hostile_nproc.py")
     assert control.status == 200 and control.text == "fork worked\n"
