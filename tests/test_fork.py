@@ -17,6 +17,7 @@ One server per MPM, its directories:
 import json
 import os
 import re
+import threading
 import time
 import uuid
 
@@ -39,7 +40,11 @@ DIRS = {
 CONF = "".join(
     '<Directory "@SITE@/htdocs/%s">\n    Options +ExecCGI\n'
     '    AddHandler pycgi-script .py\n    %s\n</Directory>\n' % (sub, body)
-    for sub, body in DIRS.items()) + "PyCGIDaemonMaxWorkers 1\n"
+    for sub, body in DIRS.items()) + "PyCGIDaemonMaxWorkers 1\n" + """
+<Location "/pycgi-status">
+    SetHandler pycgi-status
+</Location>
+"""
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +178,23 @@ def test_rlimit_cpu_binds_a_forked_script_under_auto(fsrv):
     assert re.search(r"PYCGI0831: script \S*fork_probe\.py \(pid \d+\) "
                      r"killed by signal (24|9)", log), log
     assert resp.status in (200, 500), resp.status
+
+
+def test_status_page_shows_the_worker_busy_with_a_forked_script(fsrv):
+    worker = probe(fsrv)["ppid"]
+    box = {}
+    t = threading.Thread(target=lambda: box.setdefault(
+        "r", fsrv.get("/f/dmn_sleep.py?1.5")))
+    t.start()
+    seen = None
+    deadline = time.monotonic() + 1.4
+    while time.monotonic() < deadline and not seen:
+        text = fsrv.get("/pycgi-status?auto").text
+        for line in text.splitlines():
+            if line.startswith("Worker: ") and " pid=%d " % worker in line \
+                    and " state=busy " in line:
+                seen = line
+        time.sleep(0.05)
+    t.join(10)
+    assert box["r"].status == 200, box["r"]
+    assert seen and seen.endswith("/f/dmn_sleep.py"), (worker, text)
