@@ -237,6 +237,13 @@ static int pycgi_worker_python_init(void)
         return -1;
     }
     Py_DECREF(res);
+    res = PyObject_CallMethod(mod, "warm", "i", 16);
+    if (!res) {
+        pycgi_worker_log_pyerr(PYCGI_WORKER_WARNING, PYCGI_WORKER_LOGNO(0834)
+                               "warming the request path failed");
+    }
+    Py_XDECREF(res);
+    PyErr_Clear();
     /* The std streams' encoding as Python chose it at boot. */
     {
         PyObject *out = PySys_GetObject("stdout");
