@@ -239,7 +239,7 @@ static int pycgi_worker_python_init(void)
     Py_DECREF(res);
     res = PyObject_CallMethod(mod, "warm", "i", 16);
     if (!res) {
-        pycgi_worker_log_pyerr(PYCGI_WORKER_WARNING, PYCGI_WORKER_LOGNO(0834)
+        pycgi_worker_log_pyerr(PYCGI_WORKER_WARNING, PYCGI_WORKER_LOGNO(0835)
                                "warming the request path failed");
     }
     Py_XDECREF(res);
