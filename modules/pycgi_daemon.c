@@ -456,7 +456,7 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
                                      PYCGI_LOGNO(0906),
                                      "cannot create pipes for");
     }
-    status = pycgi_pipe_serve(r, nph, timeout, fin, fout, ferr, &res);
+    status = pycgi_pipe_serve(r, nph, timeout, fin, fout, ferr, NULL, &res);
     if (res.timed_out) {
         /* Output silence past CGIScriptTimeout: the worker is ended
          * (TERM, then KILL) by the supervisor, which replaces it. */

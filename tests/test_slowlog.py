@@ -1,0 +1,105 @@
+"""PyCGISlowLog: a script still running after so many seconds gets its
+Python stack logged once, with the request line, and goes on unharmed.
+Each test states one guarantee.
+
+One server per MPM, its directories (each daemon one a pool of its own,
+of one worker, so that the worker's pid tells "same worker"):
+
+  /s_<runner>   PyCGISlowLog 1: to the error log
+  /sf_<runner>  PyCGISlowLog 1 @LOGDIR@/slow_log: to that file
+  /s_exec       PyCGISlowLog 1 under the exec runner: the line, no stack
+
+The script, slow_deep.py, sleeps 2.5 s in deep_wait() then prints 2000
+lines; with a query of 0.3 it is a fast script.
+"""
+
+import os
+import re
+import time
+import uuid
+
+import pytest
+
+from conftest import TEST_MODULE
+from httpd import SCRIPTS
+
+pytestmark = pytest.mark.skipif(
+    TEST_MODULE != "pycgi",
+    reason="PyCGISlowLog is mod_pycgi's; stock mod_cgi has none")
+
+RUNNERS = {}
+
+
+def _dirs():
+    dirs = {"s_exec": "PyCGIMode exec\n    PyCGISlowLog 1"}
+    for name, mode in RUNNERS.items():
+        pool = ("\n    PyCGIDaemonPool p%s" % name) if "daemon" in mode else ""
+        dirs["s_" + name] = mode + pool + "\n    PyCGISlowLog 1"
+        dirs["sf_" + name] = (mode + pool.replace(" p", " pf")
+                              + "\n    PyCGISlowLog 1 @LOGDIR@/slow_log")
+    return dirs
+
+
+DIRS = _dirs()
+
+CONF = "".join(
+    '<Directory "@SITE@/htdocs/%s">\n    Options +ExecCGI\n'
+    '    AddHandler pycgi-script .py\n    %s\n</Directory>\n' % (sub, body)
+    for sub, body in DIRS.items()) + "PyCGIDaemonMaxWorkers 1\n"
+
+
+def _marked_line():
+    with open(os.path.join(SCRIPTS, "slow_deep.py")) as f:
+        for n, line in enumerate(f, 1):
+            if "SLOWLOG-LINE" in line:
+                return n
+    raise AssertionError("slow_deep.py lost its marked line")
+
+
+LINE = _marked_line()
+# faulthandler's (daemon) and the watchdog's (embedded) frame line.
+FRAME = r'File \\?"\S*/slow_deep\.py\\?", line %d in deep_wait' % LINE
+
+
+@pytest.fixture(scope="module")
+def ssite(site):
+    for sub in DIRS:
+        site.fill_script_dir("htdocs/" + sub, "/" + sub)
+    return site
+
+
+@pytest.fixture(scope="module")
+def ssrv(httpd_module, ssite, mpm):
+    return httpd_module(mpm=mpm, mode="daemon", site=ssite,
+                        extra_conf=CONF, tag="slowlog")
+
+
+def slow_get(server, path, secs="2.5"):
+    """GET path?secs&nonce; the nonce is in the request line the log
+    must name.  Returns (response, request line, log mark)."""
+    nonce = uuid.uuid4().hex
+    mark = server.log_mark()
+    resp = server.get("%s?%s&%s" % (path, secs, nonce), timeout=30)
+    return resp, "GET %s?%s&%s HTTP/1.1" % (path, secs, nonce), mark
+
+
+def assert_whole(server, resp):
+    assert resp.status == 200, (resp.status, resp.body[:300],
+                                server.error_log_tail())
+    lines = resp.text.splitlines()
+    assert lines[-1] == "end" and len(lines) == 2002, lines[-3:]
+    assert lines[1:-1] == ["line %d" % i for i in range(2000)]
+
+
+def slow_entries(log, request_line):
+    return [l for l in log.splitlines()
+            if "PYCGI0109" in l and request_line in l]
+
+
+def test_exec_gets_the_line_without_a_stack(ssrv):
+    resp, line, mark = slow_get(ssrv, "/s_exec/slow_deep.py")
+    assert_whole(ssrv, resp)
+    log = ssrv.log_since(mark)
+    entries = slow_entries(log, line)
+    assert len(entries) == 1 and "no Python stack" in entries[0], log
+    assert not re.search(FRAME, log), log
