@@ -1,6 +1,7 @@
 """PyCGISlowLog: a script still running after so many seconds gets its
 Python stack logged once, with the request line, and goes on unharmed.
-Each test states one guarantee.
+Each test states one guarantee, for each runner that runs Python:
+daemon reuse and daemon fork.
 
 One server per MPM, its directories (each daemon one a pool of its own,
 of one worker, so that the worker's pid tells "same worker"):
@@ -27,7 +28,10 @@ pytestmark = pytest.mark.skipif(
     TEST_MODULE != "pycgi",
     reason="PyCGISlowLog is mod_pycgi's; stock mod_cgi has none")
 
-RUNNERS = {}
+RUNNERS = {
+    "reuse": "PyCGIMode daemon",
+    "fork": "PyCGIMode daemon\n    PyCGIIsolation fork",
+}
 
 
 def _dirs():
@@ -57,7 +61,7 @@ def _marked_line():
 
 
 LINE = _marked_line()
-# faulthandler's (daemon) and the watchdog's (embedded) frame line.
+# faulthandler's frame line.
 FRAME = r'File \\?"\S*/slow_deep\.py\\?", line %d in deep_wait' % LINE
 
 
@@ -94,6 +98,65 @@ def assert_whole(server, resp):
 def slow_entries(log, request_line):
     return [l for l in log.splitlines()
             if "PYCGI0109" in l and request_line in l]
+
+
+@pytest.mark.parametrize("runner", list(RUNNERS))
+def test_a_slow_script_gets_one_entry_with_its_stack(ssrv, runner):
+    resp, line, mark = slow_get(ssrv, "/s_%s/slow_deep.py" % runner)
+    assert_whole(ssrv, resp)
+    log = ssrv.wait_log(mark, FRAME)
+    entries = slow_entries(log, line)
+    assert len(entries) == 1, log
+    assert "slow_deep.py: still running after 1 s" in entries[0], entries
+    # One stack, naming the line deep_wait() sleeps on: the script's
+    # process alone (fork: not the waiting worker's too).
+    assert len(re.findall(FRAME, log)) == 1, log
+
+
+@pytest.mark.parametrize("runner", list(RUNNERS))
+def test_a_fast_script_gets_none(ssrv, runner):
+    resp, line, mark = slow_get(ssrv, "/s_%s/slow_deep.py" % runner, "0.3")
+    assert_whole(ssrv, resp)
+    time.sleep(1.2)
+    log = ssrv.log_since(mark)
+    assert not slow_entries(log, line), log
+    assert not re.search(FRAME, log), log
+
+
+@pytest.mark.parametrize("runner", list(RUNNERS))
+def test_the_file_form_writes_there(ssrv, runner):
+    path = os.path.join(ssrv.logdir, "slow_log")
+    resp, line, mark = slow_get(ssrv, "/sf_%s/slow_deep.py" % runner)
+    assert_whole(ssrv, resp)
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            with open(path) as f:
+                text = f.read()
+        except OSError:
+            text = ""
+        record = text[text.find("request: " + line):] \
+            if "request: " + line in text else ""
+        if re.search(FRAME, record) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert record, (text, ssrv.log_since(mark))
+    assert re.search(FRAME, record), record
+    assert text.count("request: " + line) == 1, text
+    # Nothing of it in the error log.
+    log = ssrv.log_since(mark)
+    assert not slow_entries(log, line), log
+    assert not re.search(FRAME, log), log
+
+
+def test_a_reused_worker_does_not_retire_for_it(ssrv):
+    resp, _, mark = slow_get(ssrv, "/s_reuse/slow_deep.py")
+    assert_whole(ssrv, resp)
+    first = resp.text.splitlines()[0]
+    resp, _, _ = slow_get(ssrv, "/s_reuse/slow_deep.py", "0")
+    assert_whole(ssrv, resp)
+    assert resp.text.splitlines()[0] == first, (first, resp.text[:40])
+    assert "PYCGI0820" not in ssrv.log_since(mark), ssrv.log_since(mark)
 
 
 def test_exec_gets_the_line_without_a_stack(ssrv):
