@@ -1,7 +1,7 @@
 """PyCGISlowLog: a script still running after so many seconds gets its
 Python stack logged once, with the request line, and goes on unharmed.
 Each test states one guarantee, for each runner that runs Python:
-daemon reuse and daemon fork.
+daemon reuse, daemon fork and embedded.
 
 One server per MPM, its directories (each daemon one a pool of its own,
 of one worker, so that the worker's pid tells "same worker"):
@@ -31,6 +31,7 @@ pytestmark = pytest.mark.skipif(
 RUNNERS = {
     "reuse": "PyCGIMode daemon",
     "fork": "PyCGIMode daemon\n    PyCGIIsolation fork",
+    "embedded": "PyCGIMode embedded",
 }
 
 
@@ -61,7 +62,7 @@ def _marked_line():
 
 
 LINE = _marked_line()
-# faulthandler's frame line.
+# faulthandler's (daemon) and the watchdog's (embedded) frame line.
 FRAME = r'File \\?"\S*/slow_deep\.py\\?", line %d in deep_wait' % LINE
 
 
@@ -109,7 +110,8 @@ def test_a_slow_script_gets_one_entry_with_its_stack(ssrv, runner):
     assert len(entries) == 1, log
     assert "slow_deep.py: still running after 1 s" in entries[0], entries
     # One stack, naming the line deep_wait() sleeps on: the script's
-    # process alone (fork: not the waiting worker's too).
+    # thread alone (embedded), the script's process alone (fork: not
+    # the waiting worker's too).
     assert len(re.findall(FRAME, log)) == 1, log
 
 
