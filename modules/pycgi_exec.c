@@ -103,7 +103,7 @@ static void pycgi_exec_slow(request_rec *r, pycgi_linebuf *lb, void *data)
 {
     (void)lb;
     (void)data;
-    pycgi_slowlog_report(r, r->pool, "exec runner: no Python stack", NULL);
+    pycgi_slowlog_report(r, r->pool, "exec runner: no Python stack", "");
 }
 
 int pycgi_exec_run(request_rec *r, int nph, apr_interval_time_t timeout)

@@ -26,11 +26,13 @@ typedef struct pycgi_slowlog_event pycgi_slowlog_event;
 /* Report that r's script still runs: the head line (PYCGI0109 in the
  * error log, or a record in the PyCGISlowLog file) with the request
  * line, the script, the seconds and `runner` (a few words: who runs
- * it); then `stack`, if not NULL, a line at a time (PYCGI0110, or the
- * file).  Everything is allocated from `p`, which the calling thread
+ * it); then `stack` a line at a time (PYCGI0110, or the file): "" when
+ * there is none, NULL when it comes later on the script's stderr (see
+ * below).  Everything is allocated from `p`, which the calling thread
  * alone may use (r->pool in the request's thread; the embedded
- * watchdog has a pool of its own).  Returns the event, or NULL when it
- * went to the error log. */
+ * watchdog has a pool of its own).  Returns the event, kept open for
+ * pycgi_slowlog_divert(), only when `stack` is NULL and the report
+ * went to the file. */
 pycgi_slowlog_event *pycgi_slowlog_report(request_rec *r, apr_pool_t *p,
                                           const char *runner,
                                           const char *stack);

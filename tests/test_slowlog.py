@@ -9,6 +9,7 @@ of one worker, so that the worker's pid tells "same worker"):
   /s_<runner>   PyCGISlowLog 1: to the error log
   /sf_<runner>  PyCGISlowLog 1 @LOGDIR@/slow_log: to that file
   /s_exec       PyCGISlowLog 1 under the exec runner: the line, no stack
+  /sf_exec      the same to @LOGDIR@/slow_log
 
 The script, slow_deep.py, sleeps 2.5 s in deep_wait() then prints 2000
 lines; with a query of 0.3 it is a fast script.
@@ -36,7 +37,8 @@ RUNNERS = {
 
 
 def _dirs():
-    dirs = {"s_exec": "PyCGIMode exec\n    PyCGISlowLog 1"}
+    dirs = {"s_exec": "PyCGIMode exec\n    PyCGISlowLog 1",
+            "sf_exec": "PyCGIMode exec\n    PyCGISlowLog 1 @LOGDIR@/slow_log"}
     for name, mode in RUNNERS.items():
         pool = ("\n    PyCGIDaemonPool p%s" % name) if "daemon" in mode else ""
         dirs["s_" + name] = mode + pool + "\n    PyCGISlowLog 1"
@@ -168,3 +170,16 @@ def test_exec_gets_the_line_without_a_stack(ssrv):
     entries = slow_entries(log, line)
     assert len(entries) == 1 and "no Python stack" in entries[0], log
     assert not re.search(FRAME, log), log
+
+
+def test_exec_file_form_gets_the_record_alone(ssrv):
+    path = os.path.join(ssrv.logdir, "slow_log")
+    resp, line, mark = slow_get(ssrv, "/sf_exec/slow_deep.py")
+    assert_whole(ssrv, resp)
+    with open(path) as f:
+        text = f.read()
+    assert text.count("request: " + line) == 1, text
+    head = text[:text.index("request: " + line)].splitlines()[-1]
+    assert "sf_exec/slow_deep.py: still running after 1 s (exec runner: " \
+        "no Python stack)" in head, head
+    assert not slow_entries(ssrv.log_since(mark), line)
