@@ -154,8 +154,12 @@ def test_the_file_form_writes_there(ssrv, runner):
 
 
 def test_a_reused_worker_does_not_retire_for_it(ssrv):
-    resp, _, mark = slow_get(ssrv, "/s_reuse/slow_deep.py")
+    # "touch": the worker's full comparison of signal handlers with its
+    # boot snapshot runs after this script, and finds the slow log's
+    # handler unchanged.
+    resp, _, mark = slow_get(ssrv, "/s_reuse/slow_deep.py", "2.5&touch")
     assert_whole(ssrv, resp)
+    assert "PYCGI0109" in ssrv.log_since(mark)
     first = resp.text.splitlines()[0]
     resp, _, _ = slow_get(ssrv, "/s_reuse/slow_deep.py", "0")
     assert_whole(ssrv, resp)

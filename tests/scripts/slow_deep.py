@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 # Sleeps QUERY_STRING seconds (the part before '&', default 2.5) inside
 # deep_wait(), then prints its pid, 2000 numbered lines and "end".
-# PyCGISlowLog's stack must name deep_wait's sleeping line (marked
-# below), and the response must still come whole.  (test_slowlog.py)
+# With "&touch" it sets SIGINT's handler to itself first.  PyCGISlowLog's
+# stack must name deep_wait's sleeping line (marked below), and the
+# response must still come whole.  (test_slowlog.py)
 import os
 import time
 
@@ -12,8 +13,13 @@ def deep_wait(secs):
 
 
 def main():
-    q = os.environ.get("QUERY_STRING", "").split("&")[0] or "2.5"
-    deep_wait(float(q))
+    args = os.environ.get("QUERY_STRING", "").split("&")
+    if "touch" in args:
+        # Set a handler to what it is: a daemon worker then compares
+        # every signal handler with its boot snapshot after the script.
+        import signal
+        signal.signal(signal.SIGINT, signal.getsignal(signal.SIGINT))
+    deep_wait(float(args[0] or "2.5"))
     print("Content-Type: text/plain")
     print()
     print("pid=%d" % os.getpid())
