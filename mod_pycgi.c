@@ -20,6 +20,7 @@
  *   pycgi_interp   interpreter lifecycle (Python init, code cache)
  *   pycgi_include  mod_include's exec element
  *   pycgi_log      error log, ScriptLog, script stderr
+ *   pycgi_slowlog  PyCGISlowLog: the line and stack of a slow script
  *   pycgi_status   per-child counters and the pycgi-status page
  *   pycgi_pyio     the _pycgi Python module: a script's std streams
  */
@@ -41,6 +42,8 @@ static void *pycgi_create_dir_config(apr_pool_t *p, char *dir)
     d->timeout = PYCGI_UNSET;
     d->pool = NULL;
     d->isolation = PYCGI_UNSET;
+    d->slowlog = PYCGI_UNSET;
+    d->slowlog_file = NULL;
     return d;
 }
 
@@ -54,6 +57,15 @@ static void *pycgi_merge_dir_config(apr_pool_t *p, void *basev, void *addv)
     d->pool = add->pool ? add->pool : base->pool;
     d->isolation = add->isolation != PYCGI_UNSET ? add->isolation
                                                  : base->isolation;
+    /* The seconds and the file come together: one directive. */
+    if (add->slowlog != PYCGI_UNSET) {
+        d->slowlog = add->slowlog;
+        d->slowlog_file = add->slowlog_file;
+    }
+    else {
+        d->slowlog = base->slowlog;
+        d->slowlog_file = base->slowlog_file;
+    }
     return d;
 }
 
@@ -157,6 +169,11 @@ static const command_rec pycgi_cmds[] = {
                   "reuse: a daemon worker runs many scripts, restored "
                   "between them; fork: each script in a process the worker "
                   "forks"),
+    AP_INIT_TAKE12("PyCGISlowLog", pycgi_config_set_slowlog, NULL,
+                   RSRC_CONF | ACCESS_CONF,
+                   "Seconds after which a still running script's Python "
+                   "stack is logged, once (Off = never); optionally a file "
+                   "for it instead of the error log"),
     AP_INIT_TAKE1("PyCGIDaemonMaxWorkers", pycgi_config_set_daemon_count,
                   "workers", RSRC_CONF,
                   "Most worker processes one daemon pool may have"),

@@ -78,6 +78,30 @@ def enable_faulthandler():
     faulthandler.enable(file=2, all_threads=True)
 
 
+_STACK_MAX = 100          # frames, as faulthandler shows at most
+
+
+def stack_of(tid):
+    """PyCGISlowLog: the Python stack of thread `tid` (the one running
+    an embedded script), most recent call first, in faulthandler's
+    format, without this runner's own frames; None if the thread has
+    none.  Called by the watchdog thread with the GIL: reads no file,
+    imports nothing."""
+    frame = sys._current_frames().get(tid)
+    if frame is None:
+        return None
+    lines = ['Stack of thread 0x%x (most recent call first):' % tid]
+    while frame is not None and len(lines) <= _STACK_MAX:
+        code = frame.f_code
+        if code.co_filename != '<mod_pycgi boot>':
+            lines.append('  File "%s", line %s in %s' % (
+                code.co_filename, frame.f_lineno, code.co_name))
+        frame = frame.f_back
+    if frame is not None:
+        lines.append('  ...')
+    return '\n'.join(lines)
+
+
 def preload(names):
     for name in names:
         __import__(name)

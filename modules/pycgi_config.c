@@ -17,6 +17,11 @@ int pycgi_config_isolation(const pycgi_dir_conf *d)
     return d->isolation == PYCGI_UNSET ? PYCGI_ISOLATION_REUSE : d->isolation;
 }
 
+apr_interval_time_t pycgi_config_slowlog(const pycgi_dir_conf *d)
+{
+    return d->slowlog > 0 ? d->slowlog : 0;
+}
+
 apr_interval_time_t pycgi_config_timeout(const pycgi_dir_conf *d,
                                          const request_rec *r)
 {
@@ -101,6 +106,38 @@ const char *pycgi_config_set_timeout(cmd_parms *cmd, void *dconf,
                            ": invalid timeout '", arg, "'", NULL);
     }
     d->timeout = t;
+    return NULL;
+}
+
+/* PyCGISlowLog seconds|Off [file]: whole seconds, as the log line
+ * says them; the file is opened by the children, like ScriptLog. */
+const char *pycgi_config_set_slowlog(cmd_parms *cmd, void *dconf,
+                                     const char *secs, const char *file)
+{
+    pycgi_dir_conf *d = dconf;
+    char *end;
+    long v;
+
+    if (!strcasecmp(secs, "off")) {
+        v = 0;
+    }
+    else {
+        v = strtol(secs, &end, 10);
+        if (!apr_isdigit(*secs) || *end || v < 0 || v > 86400) {
+            return apr_pstrcat(cmd->pool, cmd->cmd->name, " needs Off or "
+                               "whole seconds from 0 to 86400, not '",
+                               secs, "'", NULL);
+        }
+    }
+    d->slowlog = apr_time_from_sec(v);
+    d->slowlog_file = NULL;
+    if (file) {
+        d->slowlog_file = ap_server_root_relative(cmd->pool, file);
+        if (!d->slowlog_file) {
+            return apr_pstrcat(cmd->pool, cmd->cmd->name, ": invalid path ",
+                               file, NULL);
+        }
+    }
     return NULL;
 }
 

@@ -45,6 +45,8 @@ typedef struct {
     apr_interval_time_t timeout;/* CGIScriptTimeout; UNSET = server Timeout */
     const char *pool;           /* PyCGIDaemonPool; NULL = the vhost's own */
     int isolation;              /* PYCGI_ISOLATION_*, or UNSET (= reuse) */
+    apr_interval_time_t slowlog;/* PyCGISlowLog; 0 = off, UNSET = off */
+    const char *slowlog_file;   /* its file; NULL = the error log */
 } pycgi_dir_conf;
 
 typedef struct {
@@ -70,6 +72,7 @@ typedef struct {
 /* Effective values: resolve UNSET to the documented default. */
 int pycgi_config_mode(const pycgi_dir_conf *d);
 int pycgi_config_isolation(const pycgi_dir_conf *d);
+apr_interval_time_t pycgi_config_slowlog(const pycgi_dir_conf *d);
 apr_interval_time_t pycgi_config_timeout(const pycgi_dir_conf *d,
                                          const request_rec *r);
 long pycgi_config_logbytes(const pycgi_server_conf *s);
@@ -94,6 +97,8 @@ const char *pycgi_config_set_timeout(cmd_parms *cmd, void *dconf,
                                      const char *arg);
 const char *pycgi_config_set_isolation(cmd_parms *cmd, void *dconf,
                                        const char *arg);
+const char *pycgi_config_set_slowlog(cmd_parms *cmd, void *dconf,
+                                     const char *secs, const char *file);
 const char *pycgi_config_set_scriptlog(cmd_parms *cmd, void *dummy,
                                        const char *arg);
 const char *pycgi_config_set_logbytes(cmd_parms *cmd, void *dummy,

@@ -6,11 +6,13 @@
 #include "pycgi_daemon.h"
 #include "pycgi_pool.h"
 #include "pycgi_env.h"
+#include "pycgi_slowlog.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -21,6 +23,7 @@ typedef struct {
     int conn;                   /* to the worker; closed by the cleanup */
     int queued;                 /* counted in pool->stats->queued */
     pid_t worker;               /* from SCM_CREDENTIALS */
+    int pidfd;                  /* the worker, for PyCGISlowLog; or -1 */
 } pycgi_daemon_req;
 
 int pycgi_daemon_available(request_rec *r)
@@ -40,7 +43,34 @@ static apr_status_t pycgi_daemon_cleanup(void *data)
         close(d->conn);
         d->conn = -1;
     }
+    if (d->pidfd >= 0) {
+        close(d->pidfd);
+        d->pidfd = -1;
+    }
     return APR_SUCCESS;
+}
+
+/* PyCGISlowLog: the line, then the worker is asked for the stack (see
+ * PYCGI_SLOW_SIGNAL), which comes back on the script's stderr.  A pidfd
+ * taken when the worker started the script: the signal cannot reach
+ * another process that got the pid since. */
+static void pycgi_daemon_slow(request_rec *r, pycgi_linebuf *lb, void *data)
+{
+    pycgi_daemon_req *d = data;
+    pycgi_slowlog_event *ev;
+
+    ev = pycgi_slowlog_report(r, r->pool, apr_psprintf(r->pool,
+                              "daemon worker %ld", (long)d->worker), NULL);
+    if (d->pidfd < 0
+        || syscall(SYS_pidfd_send_signal, d->pidfd, PYCGI_SLOW_SIGNAL,
+                   NULL, 0) < 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, d->pidfd < 0 ? 0 : errno, r,
+                      PYCGI_LOGNO(0911) "cannot ask daemon worker %ld for "
+                      "the stack of slow script %s", (long)d->worker,
+                      r->filename);
+        return;
+    }
+    pycgi_slowlog_divert(ev, lb);
 }
 
 static void pycgi_daemon_close3(int *a, int *b, int *c)
@@ -342,6 +372,7 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     struct sockaddr_un sa;
     pycgi_proto_reply rep;
     pycgi_pipe_result res;
+    pycgi_pipe_slow slow;
     apr_file_t *fin = NULL, *fout, *ferr;
     apr_time_t deadline;
     apr_size_t len;
@@ -351,6 +382,7 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
 
     d->r = r;
     d->conn = -1;
+    d->pidfd = -1;
     d->pool = pycgi_pool_for(r);
     if (!d->pool) {
         return pycgi_log_scripterror(r, HTTP_SERVICE_UNAVAILABLE, 0,
@@ -456,7 +488,13 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
                                      PYCGI_LOGNO(0906),
                                      "cannot create pipes for");
     }
-    status = pycgi_pipe_serve(r, nph, timeout, fin, fout, ferr, &res);
+    slow.after = pycgi_slowlog_after(r);
+    slow.fn = pycgi_daemon_slow;
+    slow.data = d;
+    if (slow.after > 0) {
+        d->pidfd = (int)syscall(SYS_pidfd_open, d->worker, 0);
+    }
+    status = pycgi_pipe_serve(r, nph, timeout, fin, fout, ferr, &slow, &res);
     if (res.timed_out) {
         /* Output silence past CGIScriptTimeout: the worker is ended
          * (TERM, then KILL) by the supervisor, which replaces it. */

@@ -12,6 +12,7 @@
 #include "pycgi_pyio.h"
 #include "unixd.h"
 #include "pycgi_parse.h"
+#include "pycgi_slowlog.h"
 #include <unistd.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
@@ -458,7 +459,7 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
         }
         pycgi_pyio_set_current(req);
         pycgi_interp_set_current(r->filename);
-        pycgi_interp_arm(req, req->deadline);
+        pycgi_interp_arm(req, req->deadline, req->slow_at);
 
         res = PyObject_CallOneArg(pycgi_fn_execute, ctx);
 
@@ -545,6 +546,9 @@ int pycgi_embed_run(request_rec *r, int nph, apr_interval_time_t timeout)
     req->bb = apr_brigade_create(r->pool, ba);
     req->timeout = timeout;
     req->deadline = apr_time_now() + timeout;
+    if (pycgi_slowlog_after(r) > 0) {
+        req->slow_at = apr_time_now() + pycgi_slowlog_after(r);
+    }
 
     gil = pycgi_interp_enter();
     failed = pycgi_embed_python(req, envp, argv, argc, cwd);

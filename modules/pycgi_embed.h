@@ -22,6 +22,7 @@ typedef struct pycgi_embed_req {
     char *hbuf;                 /* header block collected so far */
     apr_size_t hlen, hcap;
     apr_time_t deadline;        /* CGIScriptTimeout, absolute */
+    apr_time_t slow_at;         /* PyCGISlowLog, absolute; 0 = off */
     apr_interval_time_t timeout;/* CGIScriptTimeout: allowed silence */
     volatile int timed_out;     /* set by the watchdog */
     int ending;                 /* script over: flush() adds no FLUSH */

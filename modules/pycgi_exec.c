@@ -6,6 +6,7 @@
 #include "pycgi_exec.h"
 #include "pycgi_env.h"
 #include "pycgi_spawn.h"
+#include "pycgi_slowlog.h"
 #include "unixd.h"
 
 #include <signal.h>
@@ -135,9 +136,19 @@ apr_status_t pycgi_exec_spawn(request_rec *r, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
+/* PyCGISlowLog: the script runs its own interpreter, which we cannot
+ * ask for its stack; the line still says which request is slow. */
+static void pycgi_exec_slow(request_rec *r, pycgi_linebuf *lb, void *data)
+{
+    (void)lb;
+    (void)data;
+    pycgi_slowlog_report(r, r->pool, "exec runner: no Python stack", "");
+}
+
 int pycgi_exec_run(request_rec *r, int nph, apr_interval_time_t timeout)
 {
     apr_pool_t *p = r->main ? r->main->pool : r->pool;
+    pycgi_pipe_slow slow;
     apr_proc_t *proc;
     const char **argv;
     apr_status_t rv;
@@ -150,8 +161,11 @@ int pycgi_exec_run(request_rec *r, int nph, apr_interval_time_t timeout)
                                      PYCGI_LOGNO(0102),
                                      "couldn't spawn child process");
     }
+    slow.after = pycgi_slowlog_after(r);
+    slow.fn = pycgi_exec_slow;
+    slow.data = NULL;
     /* The child is the request pool's: reaped (and, after a timeout,
      * killed) when the pool goes. */
     return pycgi_pipe_serve(r, nph, timeout, proc->in, proc->out, proc->err,
-                            NULL);
+                            &slow, NULL);
 }

@@ -11,6 +11,7 @@
 #include "pycgi_boot.h"
 #include "pycgi_compat.h"
 #include "pycgi_status.h"
+#include "pycgi_slowlog.h"
 #include "mpm_common.h"
 #include "apr_thread_mutex.h"
 #include "apr_thread_cond.h"
@@ -41,6 +42,8 @@ static struct {
     pycgi_embed_req *wd_req;        /* armed request, or NULL */
     unsigned long wd_tid;           /* its Python thread id */
     apr_time_t wd_deadline;
+    apr_time_t wd_slow_at;          /* PyCGISlowLog due; 0 = done/off */
+    apr_pool_t *wd_pool;            /* the watchdog thread's alone */
     apr_time_t wd_fired;            /* when ScriptTimeout was first raised */
     apr_uint64_t wd_gen;            /* arm counter, to spot stale work */
     apr_thread_t *wd_thread;
@@ -245,10 +248,21 @@ static apr_status_t pycgi_interp_python_start(server_rec *s)
 static apr_status_t pycgi_interp_start(apr_pool_t *p, server_rec *s)
 {
     apr_status_t rv = pycgi_interp_python_start(s);
+    apr_allocator_t *alloc = NULL;
 
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    /* The watchdog's pool has an allocator of its own: the child pool's
+     * is not locked, and other threads allocate from it. */
+    if (apr_allocator_create(&alloc) != APR_SUCCESS
+        || apr_pool_create_ex(&pycgi_interp.wd_pool, p, NULL, alloc)
+           != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, PYCGI_LOGNO(0503)
+                     "cannot create the embedded runner's watchdog pool");
+        return APR_EGENERAL;
+    }
+    apr_allocator_owner_set(alloc, pycgi_interp.wd_pool);
     if (apr_thread_mutex_create(&pycgi_interp.lock, APR_THREAD_MUTEX_DEFAULT,
                                 p) != APR_SUCCESS
         || apr_thread_mutex_create(&pycgi_interp.wd_lock,
@@ -339,17 +353,21 @@ void pycgi_interp_set_current(const char *script)
     pycgi_interp.stats.current = script;
 }
 
-void pycgi_interp_arm(pycgi_embed_req *req, apr_time_t deadline)
+void pycgi_interp_arm(pycgi_embed_req *req, apr_time_t deadline,
+                      apr_time_t slow_at)
 {
+    apr_time_t first = slow_at && slow_at < deadline ? slow_at : deadline;
+
     apr_thread_mutex_lock(pycgi_interp.wd_lock);
     pycgi_interp.wd_req = req;
     pycgi_interp.wd_tid = PyThread_get_thread_ident();
     pycgi_interp.wd_deadline = deadline;
+    pycgi_interp.wd_slow_at = slow_at;
     pycgi_interp.wd_fired = 0;
     pycgi_interp.wd_gen++;
     /* Wake the watchdog only if it would otherwise sleep past this
      * deadline: a context switch per request is a measurable cost. */
-    if (!pycgi_interp.wd_wake_at || pycgi_interp.wd_wake_at > deadline) {
+    if (!pycgi_interp.wd_wake_at || pycgi_interp.wd_wake_at > first) {
         apr_thread_cond_signal(pycgi_interp.wd_cond);
     }
     apr_thread_mutex_unlock(pycgi_interp.wd_lock);
@@ -407,6 +425,44 @@ void pycgi_interp_disarm(void)
     PyThreadState_SetAsyncExc(tid, NULL);
 }
 
+/* PyCGISlowLog for the armed request `req` (wd_lock held on entry and
+ * on return, dropped meanwhile).  The stack of the script's thread
+ * alone (other threads of the process run other requests) is taken
+ * with the GIL and written without it, under wd_lock: the script's
+ * thread disarms under wd_lock, so req and its request live until we
+ * let go.  Only the watchdog's own pool is allocated from here. */
+static void pycgi_interp_slow(pycgi_embed_req *req, apr_uint64_t gen,
+                              unsigned long tid)
+{
+    apr_pool_t *p = pycgi_interp.wd_pool;
+    const char *stack;
+    PyGILState_STATE g;
+    PyObject *res;
+
+    apr_thread_mutex_unlock(pycgi_interp.wd_lock);
+    g = PyGILState_Ensure();
+    res = PyObject_CallMethod(pycgi_interp.boot, "stack_of", "k", tid);
+    if (!res) {
+        stack = apr_pstrcat(p, "  <the stack could not be taken: ",
+                            pycgi_interp_pyerr(p), ">", NULL);
+    }
+    else if (PyUnicode_Check(res) && PyUnicode_AsUTF8(res)) {
+        stack = apr_pstrdup(p, PyUnicode_AsUTF8(res));
+    }
+    else {
+        stack = "  <no Python frame in the script's thread>";
+    }
+    Py_XDECREF(res);
+    PyErr_Clear();
+    PyGILState_Release(g);
+
+    apr_thread_mutex_lock(pycgi_interp.wd_lock);
+    if (pycgi_interp.wd_req == req && pycgi_interp.wd_gen == gen) {
+        pycgi_slowlog_report(req->r, p, "embedded", stack);
+    }
+    apr_pool_clear(p);
+}
+
 /* The watchdog thread: sleeps until the armed deadline, then raises
  * ScriptTimeout in the script's thread (again every PYCGI_REFIRE for a
  * script that swallows it); a script that outlives the grace period is
@@ -437,11 +493,20 @@ static void *APR_THREAD_FUNC pycgi_interp_watchdog(apr_thread_t *t, void *d)
             }
             continue;
         }
+        if (pycgi_interp.wd_slow_at && now >= pycgi_interp.wd_slow_at) {
+            pycgi_interp.wd_slow_at = 0;
+            pycgi_interp_slow(req, gen, tid);
+            continue;
+        }
         if (now < pycgi_interp.wd_deadline) {
-            pycgi_interp.wd_wake_at = pycgi_interp.wd_deadline;
+            apr_time_t wake = pycgi_interp.wd_deadline;
+
+            if (pycgi_interp.wd_slow_at && pycgi_interp.wd_slow_at < wake) {
+                wake = pycgi_interp.wd_slow_at;
+            }
+            pycgi_interp.wd_wake_at = wake;
             apr_thread_cond_timedwait(pycgi_interp.wd_cond,
-                                      pycgi_interp.wd_lock,
-                                      pycgi_interp.wd_deadline - now);
+                                      pycgi_interp.wd_lock, wake - now);
             continue;
         }
         if (pycgi_interp.wd_fired

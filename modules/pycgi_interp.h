@@ -62,9 +62,12 @@ void *pycgi_interp_boot(void);
 /* Arm the watchdog for `req` (GIL held, in the request's thread): past
  * `deadline` it sets req->timed_out and raises ScriptTimeout in this
  * thread; if the script still runs PYCGI_HARD_GRACE later, the process
- * is ended (httpd replaces it).  Disarm also drops an exception the
+ * is ended (httpd replaces it).  Past `slow_at` (0 = never) it writes
+ * the slow log (PyCGISlowLog): this thread's Python stack only, taken
+ * with the GIL, logged without it.  Disarm also drops an exception the
  * watchdog raised too late to matter. */
-void pycgi_interp_arm(struct pycgi_embed_req *req, apr_time_t deadline);
+void pycgi_interp_arm(struct pycgi_embed_req *req, apr_time_t deadline,
+                      apr_time_t slow_at);
 void pycgi_interp_disarm(void);
 /* Move the armed deadline later (the script wrote something). */
 void pycgi_interp_extend(apr_time_t deadline);

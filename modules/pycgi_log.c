@@ -119,6 +119,8 @@ pycgi_linebuf *pycgi_log_linebuf(request_rec *r)
     pycgi_linebuf *lb = apr_palloc(r->pool, sizeof(*lb));
 
     lb->r = r;
+    lb->divert = NULL;
+    lb->divert_data = NULL;
     lb->len = 0;
     return lb;
 }
@@ -134,6 +136,10 @@ static void pycgi_log_stderr_line(pycgi_linebuf *lb)
         lb->len--;
     }
     lb->buf[lb->len] = '\0';
+    if (lb->divert && lb->divert(lb->divert_data, lb->buf)) {
+        lb->len = 0;
+        return;
+    }
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                   PYCGI_LOGNO(0301) "stderr from %s: %s", r->filename,
                   lb->buf);

@@ -30,6 +30,10 @@ int pycgi_log_script(request_rec *r, int status, const char *dbuf,
  * per request (allocate it from r->pool). */
 typedef struct {
     request_rec *r;
+    /* When set, each complete line is offered here first; a line it
+     * takes (returns 1) is not logged (the slow log's file). */
+    int (*divert)(void *data, const char *line);
+    void *divert_data;
     apr_size_t len;
     char buf[HUGE_STRING_LEN];
 } pycgi_linebuf;

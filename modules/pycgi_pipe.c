@@ -15,6 +15,8 @@ typedef struct {
     apr_interval_time_t timeout;
     pycgi_linebuf *lb;
     int timed_out;              /* stdout went silent past the timeout */
+    const pycgi_pipe_slow *slow;
+    apr_time_t slow_at;         /* when slow->fn is due; 0 = done/never */
 } pycgi_pipe_state;
 
 /* How long stderr may stay open once stdout has closed. */
@@ -25,6 +27,39 @@ typedef struct {
 static apr_status_t pycgi_pipe_pollset(apr_pollset_t **ps, apr_pool_t *p)
 {
     return apr_pollset_create_ex(ps, 2, p, 0, APR_POLLSET_POLL);
+}
+
+/* apr_pollset_poll() for up to `timeout`, with the slow-log deadline
+ * in the middle: when it passes, the callback runs and the wait goes
+ * on for the rest of `timeout`.  A non-blocking look never fires it. */
+static apr_status_t pycgi_pipe_poll(pycgi_pipe_state *x, apr_pollset_t *ps,
+                                    apr_interval_time_t timeout,
+                                    apr_int32_t *n, const apr_pollfd_t **res)
+{
+    apr_time_t until;
+
+    if (!x->slow_at || timeout <= 0) {
+        return apr_pollset_poll(ps, timeout, n, res);
+    }
+    until = apr_time_now() + timeout;
+    for (;;) {
+        apr_time_t now = apr_time_now(), wake;
+        apr_status_t rv;
+
+        if (x->slow_at && now >= x->slow_at) {
+            x->slow_at = 0;
+            x->slow->fn(x->r, x->lb, x->slow->data);
+            now = apr_time_now();
+        }
+        wake = x->slow_at && x->slow_at < until ? x->slow_at : until;
+        if (now >= wake) {
+            return APR_TIMEUP;
+        }
+        rv = apr_pollset_poll(ps, wake - now, n, res);
+        if (!APR_STATUS_IS_TIMEUP(rv) || wake == until) {
+            return rv;
+        }
+    }
 }
 
 /* Log whatever the script has written to stderr so far (non-blocking).
@@ -70,7 +105,7 @@ static apr_status_t pycgi_pipe_wait_out(pycgi_pipe_state *x,
         const apr_pollfd_t *res;
         apr_int32_t n, i;
         int out_ready = 0;
-        apr_status_t rv = apr_pollset_poll(x->pollset, timeout, &n, &res);
+        apr_status_t rv = pycgi_pipe_poll(x, x->pollset, timeout, &n, &res);
 
         if (APR_STATUS_IS_EINTR(rv)) {
             continue;
@@ -229,7 +264,7 @@ static int pycgi_pipe_feed(pycgi_pipe_state *x, apr_file_t *in,
                 const apr_pollfd_t *res;
                 apr_int32_t num, i;
 
-                rv = apr_pollset_poll(ps, x->timeout, &num, &res);
+                rv = pycgi_pipe_poll(x, ps, x->timeout, &num, &res);
                 if (rv == APR_SUCCESS || APR_STATUS_IS_EINTR(rv)) {
                     for (i = 0; rv == APR_SUCCESS && i < num; i++) {
                         if (res[i].client_data == (void *)2) {
@@ -264,7 +299,7 @@ static int pycgi_pipe_feed(pycgi_pipe_state *x, apr_file_t *in,
 
 int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
                      apr_file_t *in, apr_file_t *out, apr_file_t *err,
-                     pycgi_pipe_result *res)
+                     const pycgi_pipe_slow *slow, pycgi_pipe_result *res)
 {
     apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
     pycgi_pipe_state *x = apr_pcalloc(r->pool, sizeof(*x));
@@ -280,6 +315,10 @@ int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
     x->err = err;
     x->timeout = timeout;
     x->lb = pycgi_log_linebuf(r);
+    if (slow && slow->after > 0 && slow->fn) {
+        x->slow = slow;
+        x->slow_at = apr_time_now() + slow->after;
+    }
     if (res) {
         res->timed_out = 0;
     }

@@ -20,13 +20,26 @@ typedef struct {
     int timed_out;              /* stdout went silent past the timeout */
 } pycgi_pipe_result;
 
+/* PyCGISlowLog: once the script has run `after` (counted from
+ * pycgi_pipe_serve()'s start) and we still wait for it, `fn` runs, once,
+ * in the request's thread, with the stderr line buffer (for
+ * pycgi_slowlog_divert()).  It must not block for long. */
+typedef void pycgi_pipe_slow_fn(request_rec *r, pycgi_linebuf *lb,
+                                void *data);
+typedef struct {
+    apr_interval_time_t after;  /* 0 = never */
+    pycgi_pipe_slow_fn *fn;
+    void *data;
+} pycgi_pipe_slow;
+
 /* Serve the script of r whose ends are `in` (we write; closed here;
  * NULL when the script got no stdin pipe because there is no body),
  * `out` and `err` (we read).  All three must be non-blocking (pipe
- * timeout 0) and from r->pool or a longer-lived pool.  Returns the
- * handler's status; `res` (may be NULL) says how it ended. */
+ * timeout 0) and from r->pool or a longer-lived pool.  `slow` may be
+ * NULL.  Returns the handler's status; `res` (may be NULL) says how it
+ * ended. */
 int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
                      apr_file_t *in, apr_file_t *out, apr_file_t *err,
-                     pycgi_pipe_result *res);
+                     const pycgi_pipe_slow *slow, pycgi_pipe_result *res);
 
 #endif /* PYCGI_PIPE_H */

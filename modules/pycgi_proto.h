@@ -28,6 +28,7 @@
 #ifndef PYCGI_PROTO_H
 #define PYCGI_PROTO_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #define PYCGI_PROTO_MAGIC    0x50594347u     /* "PYCG" */
@@ -79,6 +80,15 @@ typedef struct {
                                      * rlimit[], runs the script and
                                      * exits; the worker itself runs no
                                      * script code */
+
+/* PyCGISlowLog: the httpd child sends this signal to the worker that
+ * runs a slow script.  The worker has faulthandler registered for it
+ * (at boot, before its snapshot of signal handlers): every thread's
+ * Python stack goes to fd 2, the request's stderr, which httpd logs.
+ * Under fork isolation the worker passes it on to the script's
+ * process, which inherited the same registration.  A real-time signal
+ * (40 with glibc), which no script meets by chance. */
+#define PYCGI_SLOW_SIGNAL    (SIGRTMIN + 6)
 
 #define PYCGI_REPLY_STARTED  1u
 #define PYCGI_REPLY_DONE     2u

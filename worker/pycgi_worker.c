@@ -206,6 +206,14 @@ static int pycgi_worker_python_init(void)
                                "enabling faulthandler failed");
     }
     Py_XDECREF(res);
+    /* PyCGISlowLog's request for the stack (see PYCGI_SLOW_SIGNAL). */
+    res = PyObject_CallMethod(mod, "register_slow_signal", "i",
+                              (int)PYCGI_SLOW_SIGNAL);
+    if (!res) {
+        pycgi_worker_log_pyerr(PYCGI_WORKER_WARNING, PYCGI_WORKER_LOGNO(0834)
+                               "registering the slow-log signal failed");
+    }
+    Py_XDECREF(res);
     if (pycgi_worker_args.preload) {
         char *list = strdup(pycgi_worker_args.preload), *save = NULL, *name;
 

@@ -143,7 +143,9 @@ void pycgi_worker_fork_child(const pycgi_proto_req *h, pid_t worker,
 
 /* In the worker: wait for the child; a SIGTERM meanwhile (the
  * supervisor's) goes on to the child, then SIGKILL after a grace, and
- * *killed is set.  Returns the wait status. */
+ * *killed is set; PYCGI_SLOW_SIGNAL (httpd's, PyCGISlowLog) goes on to
+ * the child, whose faulthandler dumps the script's stack.  Returns the
+ * wait status. */
 int pycgi_worker_fork_wait(pid_t pid, int *killed);
 
 /* What the child wrote on the learning pipe (up to cap bytes). */

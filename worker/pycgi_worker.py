@@ -387,6 +387,15 @@ def enable_faulthandler():
     faulthandler.enable(file=2, all_threads=True)
 
 
+def register_slow_signal(signum):
+    """PyCGISlowLog: httpd sends signum to ask for the stack of a slow
+    script; faulthandler writes every thread's to fd 2 (the request's
+    stderr) from the signal handler itself, whatever the script is doing.
+    Done before the boot snapshot: the handler is the worker's own."""
+    import faulthandler
+    faulthandler.register(signum, file=2, all_threads=True, chain=False)
+
+
 def stdio_config(encoding, errors):
     """Reconfigure the std streams for a request whose locale differs
     from the last one's (stderr keeps backslashreplace, as python3)."""

@@ -31,12 +31,16 @@
  * Made once, kept for the worker's life. */
 static int pycgi_worker_learn[2] = { -1, -1 };
 
-static volatile sig_atomic_t pycgi_worker_term;
+static volatile sig_atomic_t pycgi_worker_term, pycgi_worker_slow;
 
 static void pycgi_worker_on_term(int sig)
 {
-    (void)sig;
-    pycgi_worker_term = 1;
+    if (sig == SIGTERM) {
+        pycgi_worker_term = 1;
+    }
+    else {
+        pycgi_worker_slow = 1;
+    }
 }
 
 int pycgi_worker_fork_prepare(void)
@@ -129,7 +133,7 @@ void pycgi_worker_fork_child(const pycgi_proto_req *h, pid_t worker,
 
 int pycgi_worker_fork_wait(pid_t pid, int *killed)
 {
-    struct sigaction sa, old;
+    struct sigaction sa, old, old_slow;
     int st = 0, waited = 0;
 
     *killed = 0;
@@ -138,7 +142,11 @@ int pycgi_worker_fork_wait(pid_t pid, int *killed)
     sigemptyset(&sa.sa_mask);
     /* No SA_RESTART: waitpid() returns EINTR. */
     pycgi_worker_term = 0;
+    pycgi_worker_slow = 0;
     sigaction(SIGTERM, &sa, &old);
+    /* httpd's request for a slow script's stack is for the script, not
+     * for this waiting worker (faulthandler's handler, put back after). */
+    sigaction(PYCGI_SLOW_SIGNAL, &sa, &old_slow);
     for (;;) {
         pid_t w = waitpid(pid, &st, 0);
 
@@ -148,6 +156,10 @@ int pycgi_worker_fork_wait(pid_t pid, int *killed)
         if (w < 0 && errno != EINTR) {
             st = 0;
             break;
+        }
+        if (pycgi_worker_slow) {
+            pycgi_worker_slow = 0;
+            kill(pid, PYCGI_SLOW_SIGNAL);
         }
         if (pycgi_worker_term && !*killed) {
             /* The supervisor's SIGTERM (CGIScriptTimeout, or stop): the
@@ -165,6 +177,7 @@ int pycgi_worker_fork_wait(pid_t pid, int *killed)
         }
     }
 done:
+    sigaction(PYCGI_SLOW_SIGNAL, &old_slow, NULL);
     sigaction(SIGTERM, &old, NULL);
     return st;
 }
