@@ -320,6 +320,7 @@ void pycgi_pool_tell(const pycgi_pool *p, apr_uint32_t op, pid_t pid)
 {
     pycgi_ctl_msg m;
 
+    memset(&m, 0, sizeof(m));
     m.op = op;
     m.pool = (apr_uint32_t)p->index;
     m.pid = (apr_int32_t)pid;

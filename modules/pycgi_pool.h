@@ -16,6 +16,7 @@
 
 #include "pycgi_config.h"
 #include "pycgi_proto.h"
+#include "unixd.h"
 
 /* Counters of one pool, in an anonymous shared segment of the parent:
  * written (atomically) by httpd children and the supervisor, never
@@ -31,6 +32,13 @@ typedef struct {
     volatile apr_uint64_t kills;        /* timed-out scripts' workers */
     volatile apr_uint64_t crashes;      /* workers that died of a signal */
     volatile apr_uint64_t retired[PYCGI_RETIRE_REASONS];
+    /* A user pool's identity: written once by the supervisor (uid,
+     * gid, userdir, then `assigned` with release order), never
+     * changed for the life of the table. */
+    volatile apr_uint32_t assigned;
+    apr_uint32_t uid;
+    apr_uint32_t gid;
+    apr_uint32_t userdir;       /* a ~user identity (mod_userdir) */
 } pycgi_pool_stats;
 
 typedef struct {
@@ -48,6 +56,7 @@ typedef struct {
     pycgi_pool_head *shm;       /* the workers' slots, mapped everywhere */
     apr_size_t shm_size;
     pycgi_pool_stats *stats;
+    int user;                   /* a user pool (PyCGIDaemonUserPools) */
 } pycgi_pool;
 
 /* Control messages, httpd child -> supervisor (one-way), on a
@@ -60,11 +69,16 @@ typedef struct {
     apr_uint32_t op;
     apr_uint32_t pool;
     apr_int32_t  pid;
+    apr_uint32_t uid;           /* a user pool's identity (unused yet) */
+    apr_uint32_t gid;
+    apr_uint32_t userdir;
 } pycgi_ctl_msg;
 
 typedef struct {
     int npools;
-    pycgi_pool *pools;
+    pycgi_pool *pools;          /* per vhost, named, then the user pools */
+    int first_user;             /* index of the first user pool */
+    int nuser;                  /* user pools (none yet) */
     int total_workers;          /* PyCGIDaemonMaxTotal */
     const char *dir;            /* the sockets' directory */
     const char *worker_path;    /* the pycgi-worker program */

@@ -15,7 +15,9 @@
 #include "unixd.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -97,7 +99,18 @@ static struct {
     apr_pool_t *scratch;        /* cleared every loop iteration */
     apr_time_t *backoff;        /* per pool: no spawn before this */
     int *boot_fails;            /* per pool: workers dead while starting */
+    int keep_root;              /* user pools: each worker drops to its
+                                 * pool's identity itself */
 } sv;
+
+/* Who a worker runs as: worked out by the supervisor before fork (no
+ * name service calls in the child), taken by the child before exec. */
+typedef struct {
+    uid_t uid;
+    gid_t gid;
+    int ngroups;
+    gid_t *groups;
+} pycgi_super_ids;
 
 /* --- parent side ---------------------------------------------------- */
 
@@ -349,14 +362,81 @@ static char **pycgi_super_argv(apr_pool_t *p, pycgi_pool *pool, int slot)
     return (char **)a->elts;
 }
 
+/* The identity of a worker of pool p: httpd's User and Group, or the
+ * user pool's own, with the user's supplementary groups (as initgroups
+ * gives them: suexec's and httpd's own way).  0 when it has none. */
+static int pycgi_super_worker_ids(pycgi_pool *p, pycgi_super_ids *ids)
+{
+    const char *name;
+    struct passwd *pw = NULL;
+    int n = 32;
+
+    if (p->user) {
+        if (!__atomic_load_n(&p->stats->assigned, __ATOMIC_ACQUIRE)
+            || !(pw = getpwuid((uid_t)p->stats->uid))) {
+            return 0;
+        }
+        ids->uid = (uid_t)p->stats->uid;
+        ids->gid = (gid_t)p->stats->gid;
+        name = pw->pw_name;
+    }
+    else {
+        ids->uid = ap_unixd_config.user_id;
+        ids->gid = ap_unixd_config.group_id;
+        name = ap_unixd_config.user_name;
+    }
+    for (;;) {
+        int got = n;
+
+        ids->groups = apr_palloc(sv.scratch, n * sizeof(gid_t));
+        if (getgrouplist(name, ids->gid, ids->groups, &got) >= 0) {
+            ids->ngroups = got;
+            break;
+        }
+        if (got <= n || n >= 65536) {
+            return 0;
+        }
+        n = got;
+    }
+    return ids->uid != 0 && ids->gid != 0;
+}
+
+/* In the forked worker, before exec: become ids for good, or die. */
+static void pycgi_super_take_ids(const pycgi_super_ids *ids)
+{
+    if (setgroups((size_t)ids->ngroups, ids->groups) != 0
+        || setgid(ids->gid) != 0 || setuid(ids->uid) != 0
+        || getuid() != ids->uid || geteuid() != ids->uid
+        || getgid() != ids->gid || getegid() != ids->gid
+        || setuid(0) == 0 || seteuid(0) == 0) {
+        char msg[256];
+        int len = snprintf(msg, sizeof(msg), "error PYCGI0975: cannot run "
+                           "as uid %ld gid %ld: %s\n", (long)ids->uid,
+                           (long)ids->gid, strerror(errno));
+
+        if (len > 0 && write(2, msg, (size_t)len) < 0) {
+            _exit(127);
+        }
+        _exit(127);
+    }
+}
+
 static void pycgi_super_spawn(int pool)
 {
     pycgi_pool *p = &sv.t->pools[pool];
     pycgi_super_worker *w = NULL;
     int i, slot = -1, logp[2];
+    pycgi_super_ids ids;
     char **argv;
     pid_t pid;
 
+    /* A user pool without its user never starts a worker; with user
+     * pools, the supervisor is root and every worker drops to its own
+     * identity (without them, the supervisor dropped already). */
+    memset(&ids, 0, sizeof(ids));
+    if ((p->user || sv.keep_root) && !pycgi_super_worker_ids(p, &ids)) {
+        return;
+    }
     for (i = 0; i < sv.nw && !w; i++) {
         if (!sv.w[i].pid) {
             w = &sv.w[i];
@@ -411,6 +491,9 @@ static void pycgi_super_spawn(int pool)
         }
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        if (sv.keep_root) {
+            pycgi_super_take_ids(&ids);
+        }
         execve(sv.t->worker_path, argv, pycgi_super_worker_env);
         {
             char msg[512];
@@ -803,7 +886,13 @@ static void pycgi_super_become(void)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
-    if (ap_run_drop_privileges(pycgi_super_pconf, pycgi_super_server) != 0) {
+    /* With user pools the supervisor stays root: it starts processes of
+     * other users, each of which drops to its own before exec
+     * (pycgi_super_take_ids).  Otherwise it becomes User at once. */
+    sv.keep_root = pycgi_super_table->nuser > 0 && geteuid() == 0;
+    if (!sv.keep_root
+        && ap_run_drop_privileges(pycgi_super_pconf, pycgi_super_server)
+           != 0) {
         ap_log_error(APLOG_MARK, APLOG_ALERT, 0, pycgi_super_server,
                      PYCGI_LOGNO(0968) "daemon supervisor cannot drop "
                      "privileges; exiting");
@@ -840,8 +929,9 @@ static void pycgi_super_become(void)
         p->stats->workers = 0;
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, sv.s, PYCGI_LOGNO(0969)
-                 "daemon supervisor started: %d pool(s), at most %d "
-                 "workers, sockets in %s", sv.t->npools, sv.nw, sv.t->dir);
+                 "daemon supervisor started: %d pool(s) (%d for suexec "
+                 "users), at most %d workers, sockets in %s", sv.t->npools,
+                 sv.t->nuser, sv.nw, sv.t->dir);
     pycgi_super_main();
 }
 
