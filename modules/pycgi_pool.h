@@ -64,12 +64,13 @@ typedef struct {
  * no process of its generation holds the sending end. */
 #define PYCGI_CTL_SPAWN 1u      /* the pool has no idle worker */
 #define PYCGI_CTL_KILL  2u      /* the script of worker `pid` timed out */
+#define PYCGI_CTL_ASSIGN 3u     /* give a user pool to uid/gid/userdir */
 
 typedef struct {
     apr_uint32_t op;
-    apr_uint32_t pool;
+    apr_uint32_t pool;          /* ASSIGN: unused */
     apr_int32_t  pid;
-    apr_uint32_t uid;           /* a user pool's identity (unused yet) */
+    apr_uint32_t uid;           /* ASSIGN only */
     apr_uint32_t gid;
     apr_uint32_t userdir;
 } pycgi_ctl_msg;
@@ -78,7 +79,7 @@ typedef struct {
     int npools;
     pycgi_pool *pools;          /* per vhost, named, then the user pools */
     int first_user;             /* index of the first user pool */
-    int nuser;                  /* user pools (none yet) */
+    int nuser;                  /* user pools (0: suexec runs exec) */
     int total_workers;          /* PyCGIDaemonMaxTotal */
     const char *dir;            /* the sockets' directory */
     const char *worker_path;    /* the pycgi-worker program */
@@ -99,8 +100,16 @@ void pycgi_pool_child_init(apr_pool_t *pchild, server_rec *s);
 /* The table, or NULL when the daemon runner is unavailable. */
 pycgi_pool_table *pycgi_pool_table_get(void);
 
-/* The pool that serves r: PyCGIDaemonPool, else its virtual host's. */
+/* The pool that serves r: PyCGIDaemonPool, else its virtual host's;
+ * where suexec applies, the user pool of its identity, or NULL when
+ * none is assigned to it (yet). */
 pycgi_pool *pycgi_pool_for(request_rec *r);
+
+/* Ask the supervisor for a user pool of this identity. */
+void pycgi_pool_assign(const ap_unix_identity_t *id);
+
+/* Are there user pools at all? */
+int pycgi_pool_users(void);
 
 /* Does the pool have a worker waiting for a request (a hint: the slots
  * are written by workers)? */

@@ -10,6 +10,7 @@
  * worker table the supervisor keeps itself.
  */
 #include "pycgi_super.h"
+#include "pycgi_suexec.h"
 #include "mpm_common.h"
 #include "ap_listen.h"
 #include "unixd.h"
@@ -101,6 +102,7 @@ static struct {
     int *boot_fails;            /* per pool: workers dead while starting */
     int keep_root;              /* user pools: each worker drops to its
                                  * pool's identity itself */
+    int users_full;             /* PYCGI0973 was logged */
 } sv;
 
 /* Who a worker runs as: worked out by the supervisor before fork (no
@@ -602,6 +604,65 @@ static void pycgi_super_want(int pool)
     pycgi_super_spawn(pool);
 }
 
+/* A child asks for a user pool for a suexec identity.  Checked again
+ * here (suexec's uid/gid minimums, the user exists): a pool gets an
+ * identity once and keeps it for the life of the table. */
+static void pycgi_super_assign(const pycgi_ctl_msg *m)
+{
+    const pycgi_suexec_settings_t *st = pycgi_suexec_settings();
+    struct passwd *pw;
+    int i, free_pool = -1;
+
+    if (!sv.keep_root || !st) {
+        return;
+    }
+    for (i = sv.t->first_user; i < sv.t->first_user + sv.t->nuser; i++) {
+        pycgi_pool_stats *ps = sv.t->pools[i].stats;
+
+        if (!__atomic_load_n(&ps->assigned, __ATOMIC_ACQUIRE)) {
+            if (free_pool < 0) {
+                free_pool = i;
+            }
+        }
+        else if (ps->uid == m->uid && ps->gid == m->gid
+                 && ps->userdir == (m->userdir != 0)) {
+            return;     /* another child asked first */
+        }
+    }
+    if (m->uid == 0 || m->gid == 0 || (long)m->uid < st->uid_min
+        || (long)m->gid < st->gid_min || !(pw = getpwuid((uid_t)m->uid))) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sv.s, PYCGI_LOGNO(0974)
+                     "no user pool for uid %lu gid %lu: not an identity "
+                     "suexec would take", (unsigned long)m->uid,
+                     (unsigned long)m->gid);
+        return;
+    }
+    if (free_pool < 0) {
+        if (!sv.users_full) {
+            sv.users_full = 1;
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, sv.s,
+                         PYCGI_LOGNO(0973) "all %d user pools are taken: "
+                         "scripts of other suexec users run exec (raise "
+                         "PyCGIDaemonUserPools)", sv.t->nuser);
+        }
+        return;
+    }
+    {
+        pycgi_pool *p = &sv.t->pools[free_pool];
+
+        p->stats->uid = m->uid;
+        p->stats->gid = m->gid;
+        p->stats->userdir = m->userdir != 0;
+        __atomic_store_n(&p->stats->assigned, 1, __ATOMIC_RELEASE);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, sv.s, PYCGI_LOGNO(0972)
+                     "daemon pool %s now runs as %s (uid %lu, gid %lu%s)",
+                     p->name, ap_escape_logitem(sv.scratch, pw->pw_name),
+                     (unsigned long)m->uid, (unsigned long)m->gid,
+                     m->userdir ? ", ~user" : "");
+        pycgi_super_want(free_pool);
+    }
+}
+
 static void pycgi_super_stop(void);
 
 static void pycgi_super_ctl(void)
@@ -622,6 +683,10 @@ static void pycgi_super_ctl(void)
                 sv.orphaned = 1;
             }
             return;
+        }
+        if (n == sizeof(m) && m.op == PYCGI_CTL_ASSIGN) {
+            pycgi_super_assign(&m);
+            continue;
         }
         if (n != sizeof(m) || m.pool >= (apr_uint32_t)sv.t->npools) {
             continue;

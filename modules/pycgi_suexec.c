@@ -1,0 +1,316 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE and NOTICE). */
+
+/*
+ * pycgi_suexec.c -- suexec's settings, checks and environment, for the
+ * scripts of user pools.  The checks follow support/suexec.c's order
+ * and wording so that a refusal reads as the binary's would; this is
+ * our own code.
+ */
+#include "pycgi_suexec.h"
+#include "pycgi_env.h"
+#include "pycgi_log.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef SUEXEC_BIN
+#define SUEXEC_BIN "/usr/lib/apache2/suexec"
+#endif
+
+/* The most lines of output `suexec -V` may give. */
+#define PYCGI_SUEXEC_OUT_MAX 8192
+/* suexec's own bound on the variables it passes (AP_ENVBUF - 1). */
+#define PYCGI_SUEXEC_ENV_MAX 255
+
+/* Per generation, written by the parent before any child exists. */
+static pycgi_suexec_settings_t *pycgi_suexec_set;
+
+/* suexec passes variables with these prefixes, and those named here
+ * exactly (its safe_env_lst of httpd 2.4). */
+static const char *const pycgi_suexec_prefixes[] = { "HTTP_", "SSL_", NULL };
+static const char *const pycgi_suexec_safe[] = {
+    "AUTH_TYPE", "CONTENT_LENGTH", "CONTENT_TYPE", "CONTEXT_DOCUMENT_ROOT",
+    "CONTEXT_PREFIX", "DATE_GMT", "DATE_LOCAL", "DOCUMENT_ARGS",
+    "DOCUMENT_NAME", "DOCUMENT_PATH_INFO", "DOCUMENT_ROOT", "DOCUMENT_URI",
+    "GATEWAY_INTERFACE", "HTTPS", "LAST_MODIFIED", "PATH_INFO",
+    "PATH_TRANSLATED", "QUERY_STRING", "QUERY_STRING_UNESCAPED",
+    "REMOTE_ADDR", "REMOTE_HOST", "REMOTE_IDENT", "REMOTE_PORT",
+    "REMOTE_USER", "REDIRECT_ERROR_NOTES", "REDIRECT_HANDLER",
+    "REDIRECT_QUERY_STRING", "REDIRECT_REMOTE_USER",
+    "REDIRECT_SCRIPT_FILENAME", "REDIRECT_STATUS", "REDIRECT_URL",
+    "REQUEST_METHOD", "REQUEST_URI", "REQUEST_SCHEME", "SCRIPT_FILENAME",
+    "SCRIPT_NAME", "SCRIPT_URI", "SCRIPT_URL", "SERVER_ADMIN",
+    "SERVER_NAME", "SERVER_ADDR", "SERVER_PORT", "SERVER_PROTOCOL",
+    "SERVER_SIGNATURE", "SERVER_SOFTWARE", "UNIQUE_ID", "USER_NAME", "TZ",
+    NULL
+};
+
+const pycgi_suexec_settings_t *pycgi_suexec_settings(void)
+{
+    return pycgi_suexec_set;
+}
+
+static apr_status_t pycgi_suexec_forget(void *data)
+{
+    (void)data;
+    pycgi_suexec_set = NULL;
+    return APR_SUCCESS;
+}
+
+/* The value of ` -D NAME=value` or ` -D NAME="value"` in out, or NULL. */
+static const char *pycgi_suexec_value(apr_pool_t *p, const char *out,
+                                      const char *name)
+{
+    const char *at = out;
+    apr_size_t n = strlen(name);
+
+    while ((at = strstr(at, name)) != NULL) {
+        const char *v = at + n, *end;
+
+        if (at - out >= 3 && !strncmp(at - 3, "-D ", 3) && *v == '=') {
+            v++;
+            end = v + strcspn(v, "\r\n");
+            if (end > v && *v == '"' && end[-1] == '"' && end - v >= 2) {
+                v++;
+                end--;
+            }
+            return apr_pstrmemdup(p, v, end - v);
+        }
+        at = v;
+    }
+    return NULL;
+}
+
+apr_status_t pycgi_suexec_post_config(apr_pool_t *pconf, server_rec *s)
+{
+    const char *argv[3];
+    const char *const envp[] = { NULL };
+    apr_procattr_t *attr;
+    apr_proc_t proc;
+    apr_exit_why_e why;
+    char *out = apr_pcalloc(pconf, PYCGI_SUEXEC_OUT_MAX + 1);
+    apr_size_t got = 0;
+    pycgi_suexec_settings_t *st;
+    const char *uidmin, *gidmin;
+    int code = -1;
+    apr_status_t rv;
+
+    pycgi_suexec_set = NULL;
+    apr_pool_cleanup_register(pconf, NULL, pycgi_suexec_forget,
+                              apr_pool_cleanup_null);
+    argv[0] = SUEXEC_BIN;
+    argv[1] = "-V";
+    argv[2] = NULL;
+    /* It prints its settings on stderr. */
+    if ((rv = apr_procattr_create(&attr, pconf)) == APR_SUCCESS
+        && (rv = apr_procattr_io_set(attr, APR_NO_PIPE, APR_FULL_BLOCK,
+                                     APR_FULL_BLOCK)) == APR_SUCCESS
+        && (rv = apr_procattr_cmdtype_set(attr, APR_PROGRAM)) == APR_SUCCESS
+        && (rv = apr_proc_create(&proc, SUEXEC_BIN, argv, envp, attr,
+                                 pconf)) == APR_SUCCESS) {
+        for (;;) {
+            apr_size_t n = PYCGI_SUEXEC_OUT_MAX - got;
+
+            if (!n || apr_file_read(proc.err, out + got, &n) != APR_SUCCESS) {
+                break;
+            }
+            got += n;
+        }
+        apr_file_close(proc.err);
+        apr_file_close(proc.out);
+        apr_proc_wait(&proc, &code, &why, APR_WAIT);
+        if (why != APR_PROC_EXIT) {
+            code = -1;
+        }
+    }
+    out[got] = '\0';
+    st = apr_pcalloc(pconf, sizeof(*st));
+    st->doc_root = pycgi_suexec_value(pconf, out, "AP_DOC_ROOT");
+    st->userdir_suffix = pycgi_suexec_value(pconf, out, "AP_USERDIR_SUFFIX");
+    st->safe_path = pycgi_suexec_value(pconf, out, "AP_SAFE_PATH");
+    uidmin = pycgi_suexec_value(pconf, out, "AP_UID_MIN");
+    gidmin = pycgi_suexec_value(pconf, out, "AP_GID_MIN");
+    if (code != 0 || !st->doc_root || !st->userdir_suffix || !st->safe_path
+        || !uidmin || !gidmin || !apr_isdigit(*uidmin)
+        || !apr_isdigit(*gidmin)) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, rv, s, PYCGI_LOGNO(0976)
+                     "cannot read the settings of %s (-V, exit %d); "
+                     "suexec'ed scripts run exec (no user pools)",
+                     SUEXEC_BIN, code);
+        return APR_EGENERAL;
+    }
+    st->uid_min = atol(uidmin);
+    st->gid_min = atol(gidmin);
+    pycgi_suexec_set = st;
+    return APR_SUCCESS;
+}
+
+ap_unix_identity_t *pycgi_suexec_identity(request_rec *r)
+{
+    if (!ap_unixd_config.suexec_enabled) {
+        return NULL;
+    }
+    return ap_run_get_suexec_identity(r);
+}
+
+/* Log the rule suexec would have refused the script by: 500. */
+static int pycgi_suexec_refuse(request_rec *r, const char *rule)
+{
+    return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, 0,
+                                 PYCGI_LOGNO(0608),
+                                 apr_pstrcat(r->pool, "suexec policy "
+                                             "refuses the script: ", rule,
+                                             NULL));
+}
+
+int pycgi_suexec_check(request_rec *r, const ap_unix_identity_t *id)
+{
+    const pycgi_suexec_settings_t *st = pycgi_suexec_set;
+    long bufsize = sysconf(_SC_GETPW_R_SIZE_MAX);
+    struct passwd pwd, *pw = NULL;
+    struct group grp, *gr = NULL;
+    struct stat dir, prg;
+    const char *cmd = apr_filepath_name_get(r->filename);
+    const char *docroot;
+    char *buf, *real, *cwd, *dwd;
+    apr_size_t n;
+
+    if (!st) {
+        return DECLINED;
+    }
+    if (bufsize < 16384) {
+        bufsize = 16384;
+    }
+    buf = apr_palloc(r->pool, bufsize);
+    /* 1. No way up and out of the script's directory. */
+    if (*cmd == '/' || !strncmp(cmd, "../", 3) || strstr(cmd, "/../")
+        || strstr(r->filename, "/../")) {
+        return pycgi_suexec_refuse(r, "invalid command");
+    }
+    /* 2. The target user exists (suexec looks a ~user up by uid). */
+    if (getpwuid_r(id->uid, &pwd, buf, bufsize, &pw) != 0 || !pw) {
+        return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "invalid "
+                                   "target user id: (%ld)", (long)id->uid));
+    }
+    docroot = id->userdir
+              ? apr_pstrcat(r->pool, pw->pw_dir, "/", st->userdir_suffix,
+                            NULL)
+              : st->doc_root;
+    /* 3. So does the group.  suexec takes a numeric gid as given: one
+     * without an entry is left to the binary (the script runs exec). */
+    {
+        char *gbuf = apr_palloc(r->pool, bufsize);
+
+        if (getgrgid_r(id->gid, &grp, gbuf, bufsize, &gr) != 0 || !gr) {
+            return DECLINED;
+        }
+    }
+    /* 4, 5. Never root, never below the minimums. */
+    if (id->uid == 0 || (long)id->uid < st->uid_min) {
+        return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "cannot run "
+                                   "as forbidden uid (%ld)", (long)id->uid));
+    }
+    if (id->gid == 0 || (long)id->gid < st->gid_min) {
+        return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "cannot run "
+                                   "as forbidden gid (%ld)", (long)id->gid));
+    }
+    /* 6, 7. The working directory (the script's) inside the docroot,
+     * both resolved as getcwd() would; suexec compares prefixes. */
+    if (!(real = realpath(pycgi_env_dir(r, r->pool), NULL))) {
+        return pycgi_suexec_refuse(r, "cannot get current working "
+                                   "directory");
+    }
+    cwd = apr_pstrdup(r->pool, real);
+    free(real);
+    if (!(real = realpath(docroot, NULL))) {
+        return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "cannot get "
+                                   "docroot information (%s)", docroot));
+    }
+    dwd = apr_pstrdup(r->pool, real);
+    free(real);
+    n = strlen(dwd);
+    if (strncmp(cwd, dwd, n) != 0) {
+        return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "command not "
+                                   "in docroot (%s/%s)", cwd, cmd));
+    }
+    /* 8, 9. The directory: a directory, writable by its owner only. */
+    if (lstat(cwd, &dir) != 0 || !S_ISDIR(dir.st_mode)) {
+        return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "cannot stat "
+                                   "directory: (%s)", cwd));
+    }
+    if (dir.st_mode & (S_IWOTH | S_IWGRP)) {
+        return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "directory is "
+                                   "writable by others: (%s)", cwd));
+    }
+    /* 10-12. The program itself (a symlink is refused as such). */
+    if (lstat(apr_pstrcat(r->pool, cwd, "/", cmd, NULL), &prg) != 0
+        || S_ISLNK(prg.st_mode)) {
+        return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "cannot stat "
+                                   "program: (%s)", cmd));
+    }
+    if (prg.st_mode & (S_IWOTH | S_IWGRP)) {
+        return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "file is "
+                                   "writable by others: (%s/%s)", cwd, cmd));
+    }
+    if (prg.st_mode & (S_ISUID | S_ISGID)) {
+        return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "file is either "
+                                   "setuid or setgid: (%s/%s)", cwd, cmd));
+    }
+    /* 13. Both owned by the target user and group. */
+    if (id->uid != dir.st_uid || id->gid != dir.st_gid
+        || id->uid != prg.st_uid || id->gid != prg.st_gid) {
+        return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "target uid/gid "
+                                   "(%ld/%ld) mismatch with directory "
+                                   "(%ld/%ld) or program (%ld/%ld)",
+                                   (long)id->uid, (long)id->gid,
+                                   (long)dir.st_uid, (long)dir.st_gid,
+                                   (long)prg.st_uid, (long)prg.st_gid));
+    }
+    /* 14. Executable by its owner. */
+    if (!(prg.st_mode & S_IXUSR)) {
+        return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "file has no "
+                                   "execute permission: (%s/%s)", cwd, cmd));
+    }
+    return OK;
+}
+
+static int pycgi_suexec_safe_var(const char *kv)
+{
+    int i;
+
+    for (i = 0; pycgi_suexec_prefixes[i]; i++) {
+        if (!strncmp(kv, pycgi_suexec_prefixes[i],
+                     strlen(pycgi_suexec_prefixes[i]))) {
+            return 1;
+        }
+    }
+    for (i = 0; pycgi_suexec_safe[i]; i++) {
+        apr_size_t n = strlen(pycgi_suexec_safe[i]);
+
+        if (!strncmp(kv, pycgi_suexec_safe[i], n) && kv[n] == '=') {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+char **pycgi_suexec_envp(request_rec *r, apr_pool_t *p)
+{
+    char **env = pycgi_env_envp(r, p);
+    char **clean = apr_palloc(p, (PYCGI_SUEXEC_ENV_MAX + 1) * sizeof(char *));
+    int i, n = 0;
+
+    clean[n++] = apr_pstrcat(p, "PATH=", pycgi_suexec_set
+                             ? pycgi_suexec_set->safe_path : "", NULL);
+    /* HTTP_ values that look like bash functions ("() {") pass, as the
+     * binary passes them (tests/test_suexec_pools.py compares). */
+    for (i = 0; env[i] && n < PYCGI_SUEXEC_ENV_MAX; i++) {
+        if (pycgi_suexec_safe_var(env[i])) {
+            clean[n++] = env[i];
+        }
+    }
+    clean[n] = NULL;
+    return clean;
+}
