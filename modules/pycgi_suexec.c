@@ -9,43 +9,23 @@
 #include "pycgi_suexec.h"
 #include "pycgi_env.h"
 #include "pycgi_log.h"
+#include "pycgi_suexec_rules.h"
 
 #include <grp.h>
 #include <pwd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef SUEXEC_BIN
 #define SUEXEC_BIN "/usr/lib/apache2/suexec"
 #endif
 
+/* The longest refusal text (two paths and a rule). */
+#define PYCGI_SUEXEC_WHY_MAX (2 * PATH_MAX + 256)
 /* The most lines of output `suexec -V` may give. */
 #define PYCGI_SUEXEC_OUT_MAX 8192
-/* suexec's own bound on the variables it passes (AP_ENVBUF - 1). */
-#define PYCGI_SUEXEC_ENV_MAX 255
 
 /* Per generation, written by the parent before any child exists. */
 static pycgi_suexec_settings_t *pycgi_suexec_set;
-
-/* suexec passes variables with these prefixes, and those named here
- * exactly (its safe_env_lst of httpd 2.4). */
-static const char *const pycgi_suexec_prefixes[] = { "HTTP_", "SSL_", NULL };
-static const char *const pycgi_suexec_safe[] = {
-    "AUTH_TYPE", "CONTENT_LENGTH", "CONTENT_TYPE", "CONTEXT_DOCUMENT_ROOT",
-    "CONTEXT_PREFIX", "DATE_GMT", "DATE_LOCAL", "DOCUMENT_ARGS",
-    "DOCUMENT_NAME", "DOCUMENT_PATH_INFO", "DOCUMENT_ROOT", "DOCUMENT_URI",
-    "GATEWAY_INTERFACE", "HTTPS", "LAST_MODIFIED", "PATH_INFO",
-    "PATH_TRANSLATED", "QUERY_STRING", "QUERY_STRING_UNESCAPED",
-    "REMOTE_ADDR", "REMOTE_HOST", "REMOTE_IDENT", "REMOTE_PORT",
-    "REMOTE_USER", "REDIRECT_ERROR_NOTES", "REDIRECT_HANDLER",
-    "REDIRECT_QUERY_STRING", "REDIRECT_REMOTE_USER",
-    "REDIRECT_SCRIPT_FILENAME", "REDIRECT_STATUS", "REDIRECT_URL",
-    "REQUEST_METHOD", "REQUEST_URI", "REQUEST_SCHEME", "SCRIPT_FILENAME",
-    "SCRIPT_NAME", "SCRIPT_URI", "SCRIPT_URL", "SERVER_ADMIN",
-    "SERVER_NAME", "SERVER_ADDR", "SERVER_PORT", "SERVER_PROTOCOL",
-    "SERVER_SIGNATURE", "SERVER_SOFTWARE", "UNIQUE_ID", "USER_NAME", "TZ",
-    NULL
-};
 
 const pycgi_suexec_settings_t *pycgi_suexec_settings(void)
 {
@@ -171,11 +151,9 @@ int pycgi_suexec_check(request_rec *r, const ap_unix_identity_t *id)
     long bufsize = sysconf(_SC_GETPW_R_SIZE_MAX);
     struct passwd pwd, *pw = NULL;
     struct group grp, *gr = NULL;
-    struct stat dir, prg;
     const char *cmd = apr_filepath_name_get(r->filename);
     const char *docroot;
-    char *buf, *real, *cwd, *dwd;
-    apr_size_t n;
+    char *buf, *why;
 
     if (!st) {
         return DECLINED;
@@ -216,98 +194,29 @@ int pycgi_suexec_check(request_rec *r, const ap_unix_identity_t *id)
         return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "cannot run "
                                    "as forbidden gid (%ld)", (long)id->gid));
     }
-    /* 6, 7. The working directory (the script's) inside the docroot,
-     * both resolved as getcwd() would; suexec compares prefixes. */
-    if (!(real = realpath(pycgi_env_dir(r, r->pool), NULL))) {
-        return pycgi_suexec_refuse(r, "cannot get current working "
-                                   "directory");
-    }
-    cwd = apr_pstrdup(r->pool, real);
-    free(real);
-    if (!(real = realpath(docroot, NULL))) {
-        return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "cannot get "
-                                   "docroot information (%s)", docroot));
-    }
-    dwd = apr_pstrdup(r->pool, real);
-    free(real);
-    n = strlen(dwd);
-    if (strncmp(cwd, dwd, n) != 0) {
-        return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "command not "
-                                   "in docroot (%s/%s)", cwd, cmd));
-    }
-    /* 8, 9. The directory: a directory, writable by its owner only. */
-    if (lstat(cwd, &dir) != 0 || !S_ISDIR(dir.st_mode)) {
-        return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "cannot stat "
-                                   "directory: (%s)", cwd));
-    }
-    if (dir.st_mode & (S_IWOTH | S_IWGRP)) {
-        return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "directory is "
-                                   "writable by others: (%s)", cwd));
-    }
-    /* 10-12. The program itself (a symlink is refused as such). */
-    if (lstat(apr_pstrcat(r->pool, cwd, "/", cmd, NULL), &prg) != 0
-        || S_ISLNK(prg.st_mode)) {
-        return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "cannot stat "
-                                   "program: (%s)", cmd));
-    }
-    if (prg.st_mode & (S_IWOTH | S_IWGRP)) {
-        return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "file is "
-                                   "writable by others: (%s/%s)", cwd, cmd));
-    }
-    if (prg.st_mode & (S_ISUID | S_ISGID)) {
-        return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "file is either "
-                                   "setuid or setgid: (%s/%s)", cwd, cmd));
-    }
-    /* 13. Both owned by the target user and group. */
-    if (id->uid != dir.st_uid || id->gid != dir.st_gid
-        || id->uid != prg.st_uid || id->gid != prg.st_gid) {
-        return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "target uid/gid "
-                                   "(%ld/%ld) mismatch with directory "
-                                   "(%ld/%ld) or program (%ld/%ld)",
-                                   (long)id->uid, (long)id->gid,
-                                   (long)dir.st_uid, (long)dir.st_gid,
-                                   (long)prg.st_uid, (long)prg.st_gid));
-    }
-    /* 14. Executable by its owner. */
-    if (!(prg.st_mode & S_IXUSR)) {
-        return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "file has no "
-                                   "execute permission: (%s/%s)", cwd, cmd));
+    /* 6-14. The files, as the worker checks them again (as the user). */
+    why = apr_palloc(r->pool, PYCGI_SUEXEC_WHY_MAX);
+    if (pycgi_suexec_rules_files(id->uid, id->gid, docroot,
+                                 pycgi_env_dir(r, r->pool), cmd, why,
+                                 PYCGI_SUEXEC_WHY_MAX) != 0) {
+        return pycgi_suexec_refuse(r, why);
     }
     return OK;
-}
-
-static int pycgi_suexec_safe_var(const char *kv)
-{
-    int i;
-
-    for (i = 0; pycgi_suexec_prefixes[i]; i++) {
-        if (!strncmp(kv, pycgi_suexec_prefixes[i],
-                     strlen(pycgi_suexec_prefixes[i]))) {
-            return 1;
-        }
-    }
-    for (i = 0; pycgi_suexec_safe[i]; i++) {
-        apr_size_t n = strlen(pycgi_suexec_safe[i]);
-
-        if (!strncmp(kv, pycgi_suexec_safe[i], n) && kv[n] == '=') {
-            return 1;
-        }
-    }
-    return 0;
 }
 
 char **pycgi_suexec_envp(request_rec *r, apr_pool_t *p)
 {
     char **env = pycgi_env_envp(r, p);
-    char **clean = apr_palloc(p, (PYCGI_SUEXEC_ENV_MAX + 1) * sizeof(char *));
+    char **clean = apr_palloc(p, (PYCGI_SUEXEC_RULES_ENV_MAX + 1)
+                                 * sizeof(char *));
     int i, n = 0;
 
     clean[n++] = apr_pstrcat(p, "PATH=", pycgi_suexec_set
                              ? pycgi_suexec_set->safe_path : "", NULL);
     /* HTTP_ values that look like bash functions ("() {") pass, as the
      * binary passes them (tests/test_suexec_pools.py compares). */
-    for (i = 0; env[i] && n < PYCGI_SUEXEC_ENV_MAX; i++) {
-        if (pycgi_suexec_safe_var(env[i])) {
+    for (i = 0; env[i] && n < PYCGI_SUEXEC_RULES_ENV_MAX; i++) {
+        if (pycgi_suexec_rules_safe(env[i])) {
             clean[n++] = env[i];
         }
     }

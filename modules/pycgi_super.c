@@ -324,7 +324,8 @@ static int pycgi_super_count(int pool, uint32_t state)
     return n;
 }
 
-/* The worker program's command line. */
+/* The worker program's command line, or NULL when a user pool's
+ * cannot be made. */
 static char **pycgi_super_argv(apr_pool_t *p, pycgi_pool *pool, int slot)
 {
     apr_array_header_t *a = apr_array_make(p, 20, sizeof(char *));
@@ -358,6 +359,22 @@ static char **pycgi_super_argv(apr_pool_t *p, pycgi_pool *pool, int slot)
     }
     if (sv.t->compat_first) {
         PUSH("--compat-first");
+    }
+    if (pool->user) {
+        /* The worker applies suexec's rules again itself, as its user:
+         * the user's document root and suexec's PATH. */
+        const pycgi_suexec_settings_t *st = pycgi_suexec_settings();
+        struct passwd *pw = getpwuid((uid_t)pool->stats->uid);
+
+        if (!st || !pw) {
+            return NULL;
+        }
+        PUSH("--suexec-root");
+        PUSH(pool->stats->userdir
+             ? apr_pstrcat(p, pw->pw_dir, "/", st->userdir_suffix, NULL)
+             : st->doc_root);
+        PUSH("--suexec-path");
+        PUSH(st->safe_path);
     }
     PUSH(NULL);
 #undef PUSH
@@ -464,10 +481,11 @@ static void pycgi_super_spawn(int pool)
             }
         }
     }
-    if (!w || slot < 0 || pipe2(logp, O_CLOEXEC) < 0) {
+    if (!w || slot < 0
+        || !(argv = pycgi_super_argv(sv.scratch, p, slot))
+        || pipe2(logp, O_CLOEXEC) < 0) {
         return;
     }
-    argv = pycgi_super_argv(sv.scratch, p, slot);
     memset(&p->shm->slot[slot], 0, sizeof(p->shm->slot[slot]));
     p->shm->slot[slot].state = PYCGI_SLOT_STARTING;
     p->shm->slot[slot].since = apr_time_now();

@@ -12,7 +12,10 @@ each test states one boundary:
                 memory (/proc/PID/mem, process_vm_readv)
   suexec rules  each rule suexec enforces (group-writable script or
                 directory, wrong owner, symlink, outside the docroot)
-                gets 500 in daemon mode too, with PYCGI0608 naming it
+                gets 500 in daemon mode too, with PYCGI0608 naming it;
+                the worker applies them again itself: a request forged
+                with the pool's secret (a script not the user's, an
+                environment suexec would not pass) is refused, PYCGI0840
   environment   a user-pool script sees what the same script sees under
                 exec + suexec (suexec's safe list, PATH=AP_SAFE_PATH)
   off           PyCGIDaemonUserPools 0 runs such scripts exec (today's
@@ -28,12 +31,16 @@ suexec tests, whose helpers this module uses: the users `pycgitest` and
 and ~pycgitest/public_html are removed afterwards.
 """
 
+import array
 import json
 import os
 import re
 import shutil
+import socket
+import struct
 import tempfile
 import time
+import uuid
 
 import pytest
 
@@ -441,6 +448,112 @@ def test_suexec_rule_violation_is_refused_in_daemon_mode(usrv, tree, rule):
         re.escape(why)
     log = usrv.wait_log(mark, pattern)
     assert re.search(pattern, log), log
+
+
+# -- forged requests: the worker's own checks ---------------------------------
+
+MAGIC, VERSION = 0x50594347, 2
+
+
+def worker_pool(pid):
+    """(socket path, token) of the pool of worker `pid`, as root reads
+    them: its fd 3 (the listening socket, found in /proc/net/unix) and
+    its mapping of the pool's segment (magic, nslots, token)."""
+    inode = re.search(r"socket:\[(\d+)\]",
+                      os.readlink("/proc/%d/fd/3" % pid)).group(1)
+    with open("/proc/net/unix") as f:
+        path = [l.split()[-1] for l in f
+                if l.split()[6] == inode and len(l.split()) > 7][0]
+    with open("/proc/%d/maps" % pid) as f:
+        start = [int(l.split("-")[0], 16) for l in f
+                 if "pycgi-pool" in l][0]
+    with open("/proc/%d/mem" % pid, "rb") as f:
+        f.seek(start)
+        head = f.read(24)
+    assert struct.unpack("=I", head[:4])[0] == 0x504f4f4c, head
+    return path, head[8:24]
+
+
+def forge(sock, token, script, env):
+    """Send one request record as an httpd child would; the reply's
+    (kind, status)."""
+    pipes = [os.pipe() for _ in range(3)]
+    give = [pipes[0][0], pipes[1][1], pipes[2][1]]
+    st = os.stat(script)
+    strings = [script, os.path.dirname(script) + "/", "GET /forged HTTP/1.1",
+               script] + env
+    blob = b"".join(x.encode() + b"\0" for x in strings)
+    head = struct.pack("=II16sIIIIqqQII6Q", MAGIC, VERSION, token,
+                       len(blob), 1, len(env), 0, st.st_mtime_ns // 1000,
+                       st.st_size, st.st_ino, 0, 0, 0, 0, 0, 0, 0, 0)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.settimeout(10)
+        s.connect(sock)
+        s.sendmsg([head + blob], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                   array.array("i", give))])
+        for fd in give:
+            os.close(fd)
+        reply = b""
+        while len(reply) < 16:
+            part = s.recv(16 - len(reply))
+            if not part:
+                break
+            reply += part
+    finally:
+        s.close()
+        for fd in (pipes[0][1], pipes[1][0], pipes[2][0]):
+            os.close(fd)
+    assert len(reply) == 16, reply
+    magic, kind, status, flags = struct.unpack("=IIiI", reply)
+    return kind, status
+
+
+MARKER = """\
+#!/usr/bin/python3
+import os
+open(os.environ["QUERY_STRING"], "w").close()
+print("Content-Type: text/plain")
+print()
+"""
+
+
+def test_worker_refuses_forged_requests_suexec_would_refuse(usrv, tree):
+    """With the pool's own secret (what an httpd child holds), a request
+    for a script that is not the user's, or with a variable suexec does
+    not pass, runs nothing: REFUSED (suexec), PYCGI0840.  The same
+    record for the user's own script and suexec's environment runs."""
+    pid = warm_pid(usrv, tree, "vhost")
+    sock, token = worker_pool(pid)
+    path = tree.settings["AP_SAFE_PATH"]
+    own = os.path.join(tree.www, "auto", "who.py")
+    foreign_dir = tempfile.mkdtemp(prefix="pycgi-forge-", dir="/var/www")
+    try:
+        os.chmod(foreign_dir, 0o755)
+        foreign = sec.write(os.path.join(foreign_dir, "m.py"), MARKER)
+        marker = "/tmp/pycgi-forged-%s" % uuid.uuid4().hex
+        good_env = ["PATH=" + path, "REQUEST_METHOD=GET",
+                    "QUERY_STRING=" + marker, "GATEWAY_INTERFACE=CGI/1.1"]
+        cases = [
+            (foreign, good_env, "mismatch with directory"),
+            (own, good_env + ["LD_PRELOAD=/tmp/x.so"],
+             "variable not passed by suexec: LD_PRELOAD"),
+            (own, ["PATH=/tmp:" + path] + good_env[1:],
+             "PATH is not suexec's"),
+        ]
+        for script, env, why in cases:
+            mark = usrv.log_mark()
+            assert forge(sock, token, script, env) == (3, 3), (script, env)
+            pattern = r"PYCGI0840: refused a request suexec would " \
+                      r"refuse: .*%s" % re.escape(why)
+            log = usrv.wait_log(mark, pattern)
+            assert re.search(pattern, log), log
+        time.sleep(0.5)
+        assert not os.path.exists(marker)
+        # Control: the user's own script, suexec's environment: it runs.
+        assert forge(sock, token, own, good_env)[0] == 1
+    finally:
+        shutil.rmtree(foreign_dir, ignore_errors=True)
 
 
 # == environment ==============================================================
