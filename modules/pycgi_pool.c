@@ -364,15 +364,30 @@ int pycgi_pool_users(void)
 
 void pycgi_pool_assign(const ap_unix_identity_t *id)
 {
+    pycgi_pool_table *t = pycgi_pools;
     pycgi_ctl_msg m;
+    int i;
 
+    if (!t) {
+        return;
+    }
+    /* With every user pool taken there is nothing to ask for. */
+    for (i = t->first_user; i < t->first_user + t->nuser; i++) {
+        if (!__atomic_load_n(&t->pools[i].stats->assigned,
+                             __ATOMIC_ACQUIRE)) {
+            break;
+        }
+    }
+    if (i == t->first_user + t->nuser) {
+        return;
+    }
     memset(&m, 0, sizeof(m));
     m.op = PYCGI_CTL_ASSIGN;
     m.uid = (apr_uint32_t)id->uid;
     m.gid = (apr_uint32_t)id->gid;
     m.userdir = id->userdir != 0;
-    if (pycgi_pools && pycgi_pools->ctl_send >= 0) {
-        (void)send(pycgi_pools->ctl_send, &m, sizeof(m), MSG_DONTWAIT);
+    if (t->ctl_send >= 0) {
+        (void)send(t->ctl_send, &m, sizeof(m), MSG_DONTWAIT);
     }
 }
 

@@ -302,6 +302,7 @@ static int pycgi_runner_embedded(request_rec *r, int *runner,
 static int pycgi_runner_user_pool(request_rec *r, ap_unix_identity_t *id,
                                   int *daemon, const char **why)
 {
+    pycgi_pool *pool;
     int rc;
 
     *daemon = 0;
@@ -319,7 +320,7 @@ static int pycgi_runner_user_pool(request_rec *r, ap_unix_identity_t *id,
     if (rc != OK) {
         return rc;
     }
-    if (!pycgi_pool_for(r)) {
+    if (!(pool = pycgi_pool_for(r))) {
         /* This one runs exec; later ones find the pool (or, with every
          * user pool taken, run exec too). */
         pycgi_pool_assign(id);
@@ -327,7 +328,7 @@ static int pycgi_runner_user_pool(request_rec *r, ap_unix_identity_t *id,
         return OK;
     }
     *why = apr_psprintf(r->pool, "suexec applies, user pool %s",
-                        pycgi_pool_for(r)->name);
+                        pool->name);
     *daemon = 1;
     return OK;
 }

@@ -102,7 +102,6 @@ static struct {
     int *boot_fails;            /* per pool: workers dead while starting */
     int keep_root;              /* user pools: each worker drops to its
                                  * pool's identity itself */
-    int users_full;             /* PYCGI0973 was logged */
 } sv;
 
 /* Who a worker runs as: worked out by the supervisor before fork (no
@@ -629,7 +628,7 @@ static void pycgi_super_assign(const pycgi_ctl_msg *m)
 {
     const pycgi_suexec_settings_t *st = pycgi_suexec_settings();
     struct passwd *pw;
-    int i, free_pool = -1;
+    int i, free_pool = -1, nfree = 0;
 
     if (!sv.keep_root || !st) {
         return;
@@ -641,6 +640,7 @@ static void pycgi_super_assign(const pycgi_ctl_msg *m)
             if (free_pool < 0) {
                 free_pool = i;
             }
+            nfree++;
         }
         else if (ps->uid == m->uid && ps->gid == m->gid
                  && ps->userdir == (m->userdir != 0)) {
@@ -656,14 +656,7 @@ static void pycgi_super_assign(const pycgi_ctl_msg *m)
         return;
     }
     if (free_pool < 0) {
-        if (!sv.users_full) {
-            sv.users_full = 1;
-            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, sv.s,
-                         PYCGI_LOGNO(0973) "all %d user pools are taken: "
-                         "scripts of other suexec users run exec (raise "
-                         "PyCGIDaemonUserPools)", sv.t->nuser);
-        }
-        return;
+        return;     /* children stop asking once all are taken */
     }
     {
         pycgi_pool *p = &sv.t->pools[free_pool];
@@ -677,6 +670,12 @@ static void pycgi_super_assign(const pycgi_ctl_msg *m)
                      p->name, ap_escape_logitem(sv.scratch, pw->pw_name),
                      (unsigned long)m->uid, (unsigned long)m->gid,
                      m->userdir ? ", ~user" : "");
+        if (nfree == 1) {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, sv.s,
+                         PYCGI_LOGNO(0973) "all %d user pools are taken: "
+                         "scripts of further suexec users run exec (raise "
+                         "PyCGIDaemonUserPools)", sv.t->nuser);
+        }
         pycgi_super_want(free_pool);
     }
 }
