@@ -10,15 +10,14 @@
  * worker table the supervisor keeps itself.
  */
 #include "pycgi_super.h"
+#include "pycgi_ident.h"
 #include "pycgi_suexec.h"
 #include "mpm_common.h"
 #include "ap_listen.h"
 #include "unixd.h"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -103,15 +102,6 @@ static struct {
     int keep_root;              /* user pools: each worker drops to its
                                  * pool's identity itself */
 } sv;
-
-/* Who a worker runs as: worked out by the supervisor before fork (no
- * name service calls in the child), taken by the child before exec. */
-typedef struct {
-    uid_t uid;
-    gid_t gid;
-    int ngroups;
-    gid_t *groups;
-} pycgi_super_ids;
 
 /* --- parent side ---------------------------------------------------- */
 
@@ -362,81 +352,19 @@ static char **pycgi_super_argv(apr_pool_t *p, pycgi_pool *pool, int slot)
     if (pool->user) {
         /* The worker applies suexec's rules again itself, as its user:
          * the user's document root and suexec's PATH. */
-        const pycgi_suexec_settings_t *st = pycgi_suexec_settings();
-        struct passwd *pw = getpwuid((uid_t)pool->stats->uid);
+        const char *root = pycgi_ident_docroot(p, pool);
 
-        if (!st || !pw) {
+        if (!root) {
             return NULL;
         }
         PUSH("--suexec-root");
-        PUSH(pool->stats->userdir
-             ? apr_pstrcat(p, pw->pw_dir, "/", st->userdir_suffix, NULL)
-             : st->doc_root);
+        PUSH(root);
         PUSH("--suexec-path");
-        PUSH(st->safe_path);
+        PUSH(pycgi_suexec_settings()->safe_path);
     }
     PUSH(NULL);
 #undef PUSH
     return (char **)a->elts;
-}
-
-/* The identity of a worker of pool p: httpd's User and Group, or the
- * user pool's own, with the user's supplementary groups (as initgroups
- * gives them: suexec's and httpd's own way).  0 when it has none. */
-static int pycgi_super_worker_ids(pycgi_pool *p, pycgi_super_ids *ids)
-{
-    const char *name;
-    struct passwd *pw = NULL;
-    int n = 32;
-
-    if (p->user) {
-        if (!__atomic_load_n(&p->stats->assigned, __ATOMIC_ACQUIRE)
-            || !(pw = getpwuid((uid_t)p->stats->uid))) {
-            return 0;
-        }
-        ids->uid = (uid_t)p->stats->uid;
-        ids->gid = (gid_t)p->stats->gid;
-        name = pw->pw_name;
-    }
-    else {
-        ids->uid = ap_unixd_config.user_id;
-        ids->gid = ap_unixd_config.group_id;
-        name = ap_unixd_config.user_name;
-    }
-    for (;;) {
-        int got = n;
-
-        ids->groups = apr_palloc(sv.scratch, n * sizeof(gid_t));
-        if (getgrouplist(name, ids->gid, ids->groups, &got) >= 0) {
-            ids->ngroups = got;
-            break;
-        }
-        if (got <= n || n >= 65536) {
-            return 0;
-        }
-        n = got;
-    }
-    return ids->uid != 0 && ids->gid != 0;
-}
-
-/* In the forked worker, before exec: become ids for good, or die. */
-static void pycgi_super_take_ids(const pycgi_super_ids *ids)
-{
-    if (setgroups((size_t)ids->ngroups, ids->groups) != 0
-        || setgid(ids->gid) != 0 || setuid(ids->uid) != 0
-        || getuid() != ids->uid || geteuid() != ids->uid
-        || getgid() != ids->gid || getegid() != ids->gid
-        || setuid(0) == 0 || seteuid(0) == 0) {
-        char msg[256];
-        int len = snprintf(msg, sizeof(msg), "error PYCGI0975: cannot run "
-                           "as uid %ld gid %ld: %s\n", (long)ids->uid,
-                           (long)ids->gid, strerror(errno));
-
-        if (len > 0 && write(2, msg, (size_t)len) < 0) {
-            _exit(127);
-        }
-        _exit(127);
-    }
 }
 
 static void pycgi_super_spawn(int pool)
@@ -444,7 +372,7 @@ static void pycgi_super_spawn(int pool)
     pycgi_pool *p = &sv.t->pools[pool];
     pycgi_super_worker *w = NULL;
     int i, slot = -1, logp[2];
-    pycgi_super_ids ids;
+    pycgi_ident ids;
     char **argv;
     pid_t pid;
 
@@ -452,7 +380,8 @@ static void pycgi_super_spawn(int pool)
      * pools, the supervisor is root and every worker drops to its own
      * identity (without them, the supervisor dropped already). */
     memset(&ids, 0, sizeof(ids));
-    if ((p->user || sv.keep_root) && !pycgi_super_worker_ids(p, &ids)) {
+    if ((p->user || sv.keep_root)
+        && !pycgi_ident_of_pool(sv.scratch, p, &ids)) {
         return;
     }
     for (i = 0; i < sv.nw && !w; i++) {
@@ -511,7 +440,7 @@ static void pycgi_super_spawn(int pool)
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         if (sv.keep_root) {
-            pycgi_super_take_ids(&ids);
+            pycgi_ident_take(&ids);
         }
         execve(sv.t->worker_path, argv, pycgi_super_worker_env);
         {
@@ -626,11 +555,10 @@ static void pycgi_super_want(int pool)
  * identity once and keeps it for the life of the table. */
 static void pycgi_super_assign(const pycgi_ctl_msg *m)
 {
-    const pycgi_suexec_settings_t *st = pycgi_suexec_settings();
-    struct passwd *pw;
+    const char *user;
     int i, free_pool = -1, nfree = 0;
 
-    if (!sv.keep_root || !st) {
+    if (!sv.keep_root) {
         return;
     }
     for (i = sv.t->first_user; i < sv.t->first_user + sv.t->nuser; i++) {
@@ -647,8 +575,8 @@ static void pycgi_super_assign(const pycgi_ctl_msg *m)
             return;     /* another child asked first */
         }
     }
-    if (m->uid == 0 || m->gid == 0 || (long)m->uid < st->uid_min
-        || (long)m->gid < st->gid_min || !(pw = getpwuid((uid_t)m->uid))) {
+    if (!(user = pycgi_ident_acceptable(sv.scratch, (uid_t)m->uid,
+                                        (gid_t)m->gid))) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sv.s, PYCGI_LOGNO(0974)
                      "no user pool for uid %lu gid %lu: not an identity "
                      "suexec would take", (unsigned long)m->uid,
@@ -667,7 +595,7 @@ static void pycgi_super_assign(const pycgi_ctl_msg *m)
         __atomic_store_n(&p->stats->assigned, 1, __ATOMIC_RELEASE);
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, sv.s, PYCGI_LOGNO(0972)
                      "daemon pool %s now runs as %s (uid %lu, gid %lu%s)",
-                     p->name, ap_escape_logitem(sv.scratch, pw->pw_name),
+                     p->name, ap_escape_logitem(sv.scratch, user),
                      (unsigned long)m->uid, (unsigned long)m->gid,
                      m->userdir ? ", ~user" : "");
         if (nfree == 1) {
@@ -970,7 +898,7 @@ static void pycgi_super_become(void)
 
     /* With user pools the supervisor stays root: it starts processes of
      * other users, each of which drops to its own before exec
-     * (pycgi_super_take_ids).  Otherwise it becomes User at once. */
+     * (pycgi_ident_take).  Otherwise it becomes User at once. */
     sv.keep_root = pycgi_super_table->nuser > 0 && geteuid() == 0;
     if (!sv.keep_root
         && ap_run_drop_privileges(pycgi_super_pconf, pycgi_super_server)
