@@ -6,7 +6,8 @@ each test states one boundary:
   identity      a SuexecUserGroup vhost's script and a ~user script run
                 in a pycgi-worker as their user and group (never
                 www-data, never root), warm: the next request reaches the
-                same worker
+                same worker; under PyCGIIsolation fork, a process forked
+                from that worker, as the user
   separation    two users never share a worker; a user's script cannot
                 connect to any pool's socket, nor read another worker's
                 memory (/proc/PID/mem, process_vm_readv)
@@ -185,7 +186,7 @@ class PoolTree:
         sec.make_dir(self.outside, self.user)
         for top, owner in ((self.www, self.user), (self.www2, self.user2),
                            (self.pub, self.user), (self.outside, self.user)):
-            for sub in ("auto", "exec"):
+            for sub in ("auto", "exec", "fork"):
                 d = sec.make_dir(os.path.join(top, sub), owner)
                 sec.write(os.path.join(d, "who.py"), WHO, owner=owner)
                 sec.write(os.path.join(d, "env.py"), ENV, owner=owner)
@@ -224,6 +225,9 @@ class PoolTree:
 </Directory>
 <Directory "%(top)s/exec">
     PyCGIMode exec
+</Directory>
+<Directory "%(top)s/fork">
+    PyCGIIsolation fork
 </Directory>""" % {"top": top})
         return """\
 LoadModule suexec_module %(moddir)s/mod_suexec.so
@@ -356,6 +360,23 @@ def test_suexec_script_runs_warm_as_its_owner(usrv, tree, where):
     assert re.search(r"UserPool: name=user-\d+ user=%s uid=%d gid=%d "
                      r"userdir=%d" % (u.pw_name, u.pw_uid, u.pw_gid,
                                       where == "userdir"), status), status
+
+
+@pytest.mark.parametrize("where", ["vhost", "userdir"])
+def test_fork_isolation_in_a_user_pool(usrv, tree, where):
+    """PyCGIIsolation fork: each request in a process of its own, forked
+    from the user pool's worker, as the user."""
+    worker = warm_pid(usrv, tree, where)
+    u = tree.owner(where)
+    pids = set()
+    for _ in range(2):
+        got = kv(get(usrv, *tree.url(where, "fork")))
+        assert got["runner"] == "daemon", got
+        assert int(got["ppid"]) == worker, (got, worker)
+        assert int(got["uid"]) == int(got["euid"]) == u.pw_uid, got
+        assert int(got["gid"]) == u.pw_gid, got
+        pids.add(got["pid"])
+    assert len(pids) == 2 and str(worker) not in pids, pids
 
 
 def test_assignment_is_logged_once_per_identity(usrv, tree):
