@@ -306,12 +306,6 @@ static int pycgi_runner_user_pool(request_rec *r, ap_unix_identity_t *id,
     int rc;
 
     *daemon = 0;
-    if (!pycgi_pool_users()) {
-        /* Workers run as httpd's User: a script that must run as its
-         * own user runs exec, under suexec. */
-        *why = "suexec applies";
-        return OK;
-    }
     rc = pycgi_suexec_check(r, id);
     if (rc == DECLINED) {
         *why = "suexec applies, left to the suexec binary";
@@ -340,8 +334,15 @@ static int pycgi_runner_daemon(request_rec *r, int mode, int *runner,
     ap_unix_identity_t *id = pycgi_suexec_identity(r);
     int kind, executable, daemon;
 
-    if (mode == PYCGI_MODE_AUTO && pycgi_runner_rlimited(r)
-        && pycgi_config_isolation(pycgi_dconf(r)) != PYCGI_ISOLATION_FORK) {
+    if (id && !pycgi_pool_users()) {
+        /* No user pools: workers run as httpd's User, so a script that
+         * must run as its own user runs exec, under suexec. */
+        *why = "suexec applies";
+        daemon = 0;
+    }
+    else if (mode == PYCGI_MODE_AUTO && pycgi_runner_rlimited(r)
+             && pycgi_config_isolation(pycgi_dconf(r))
+                != PYCGI_ISOLATION_FORK) {
         /* A worker serves many requests: RLimit* could not bound one
          * (a forked one can: PyCGIIsolation fork). */
         *why = "RLimit* applies";
@@ -353,6 +354,8 @@ static int pycgi_runner_daemon(request_rec *r, int mode, int *runner,
                                 ? kind != PYCGI_SCRIPT_OTHER
                                 : kind == PYCGI_SCRIPT_OURS);
         if (id && !daemon) {
+            /* Not for a worker (a file httpd's User cannot read is
+             * among them): exec, under suexec. */
             *why = apr_pstrcat(r->pool, "suexec applies, ", *why, NULL);
         }
     }

@@ -193,6 +193,10 @@ class PoolTree:
                 sec.write(os.path.join(d, "sockets.py"), SOCKETS,
                           owner=owner)
                 sec.write(os.path.join(d, "memory.py"), MEMORY, owner=owner)
+        # Mode 0700, as suexec allows: httpd's User cannot read it.
+        d = sec.make_dir(os.path.join(self.www, "private"), self.user)
+        sec.write(os.path.join(d, "who.py"), WHO, mode=0o700,
+                  owner=self.user)
         for rule in RULES:
             d = sec.make_dir(os.path.join(self.www, rule), self.user)
             path = os.path.join(d, "who.py")
@@ -411,6 +415,18 @@ def test_no_worker_runs_as_root(usrv, tree):
             gids = re.search(r"Gid:\s+(.*)", status).group(1).split()
             assert "0" not in uids and "0" not in gids, status
     assert len(workers) >= 2, workers
+
+
+def test_script_httpd_cannot_read_runs_exec_as_its_owner(usrv, tree):
+    """A 0700 script: the runner cannot tell it is Python, so suexec
+    runs it, as under mod_cgi."""
+    warm_pid(usrv, tree, "vhost")
+    mark = usrv.log_mark()
+    got = kv(get(usrv, "/private/who.py", "suexec.test"))
+    assert got["runner"] == "exec", got
+    assert int(got["euid"]) == tree.user.pw_uid, got
+    sec.decision(usrv, mark, os.path.join(tree.www, "private", "who.py"),
+                 "exec", "suexec applies, not executable")
 
 
 # == separation ===============================================================
