@@ -80,19 +80,18 @@ const char *pycgi_ident_acceptable(apr_pool_t *p, uid_t uid, gid_t gid)
     return apr_pstrdup(p, pw->pw_name);
 }
 
-const char *pycgi_ident_docroot(apr_pool_t *p, const pycgi_pool *pool)
+const char *pycgi_ident_docroot(apr_pool_t *p, uid_t uid, int userdir)
 {
     const pycgi_suexec_settings_t *st = pycgi_suexec_settings();
     struct passwd *pw;
 
-    if (!st || !pool->user
-        || !__atomic_load_n(&pool->stats->assigned, __ATOMIC_ACQUIRE)) {
+    if (!st) {
         return NULL;
     }
-    if (!pool->stats->userdir) {
+    if (!userdir) {
         return st->doc_root;
     }
-    if (!(pw = getpwuid((uid_t)pool->stats->uid))) {
+    if (!(pw = getpwuid(uid))) {
         return NULL;
     }
     return apr_pstrcat(p, pw->pw_dir, "/", st->userdir_suffix, NULL);

@@ -37,9 +37,9 @@ void pycgi_ident_take(const pycgi_ident *id);
  * existing user?  The user's name (from p), or NULL. */
 const char *pycgi_ident_acceptable(apr_pool_t *p, uid_t uid, gid_t gid);
 
-/* A user pool's document root, as suexec takes it for its identity:
- * ~user/AP_USERDIR_SUFFIX or AP_DOC_ROOT (unresolved); NULL when
+/* The document root suexec takes for an identity: ~user's
+ * AP_USERDIR_SUFFIX (userdir) or AP_DOC_ROOT, unresolved; NULL when
  * unknown. */
-const char *pycgi_ident_docroot(apr_pool_t *p, const pycgi_pool *pool);
+const char *pycgi_ident_docroot(apr_pool_t *p, uid_t uid, int userdir);
 
 #endif /* PYCGI_IDENT_H */

@@ -18,6 +18,9 @@
 #include "pycgi_proto.h"
 #include "unixd.h"
 
+/* The longest document root a user pool may have. */
+#define PYCGI_POOL_DOCROOT_MAX 1024
+
 /* Counters of one pool, in an anonymous shared segment of the parent:
  * written (atomically) by httpd children and the supervisor, never
  * reachable from a worker. */
@@ -39,6 +42,7 @@ typedef struct {
     apr_uint32_t uid;
     apr_uint32_t gid;
     apr_uint32_t userdir;       /* a ~user identity (mod_userdir) */
+    char docroot[PYCGI_POOL_DOCROOT_MAX]; /* suexec's, for the identity */
 } pycgi_pool_stats;
 
 typedef struct {

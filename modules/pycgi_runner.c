@@ -306,7 +306,8 @@ static int pycgi_runner_user_pool(request_rec *r, ap_unix_identity_t *id,
     int rc;
 
     *daemon = 0;
-    rc = pycgi_suexec_check(r, id);
+    pool = pycgi_pool_for(r);
+    rc = pycgi_suexec_check(r, id, pool ? pool->stats->docroot : NULL);
     if (rc == DECLINED) {
         *why = "suexec applies, left to the suexec binary";
         return OK;
@@ -314,7 +315,7 @@ static int pycgi_runner_user_pool(request_rec *r, ap_unix_identity_t *id,
     if (rc != OK) {
         return rc;
     }
-    if (!(pool = pycgi_pool_for(r))) {
+    if (!pool) {
         /* This one runs exec; later ones find the pool (or, with every
          * user pool taken, run exec too). */
         pycgi_pool_assign(id);

@@ -145,37 +145,32 @@ static int pycgi_suexec_refuse(request_rec *r, const char *rule)
                                              NULL));
 }
 
-int pycgi_suexec_check(request_rec *r, const ap_unix_identity_t *id)
+/* suexec's checks 2-5, of the identity: the user and group exist, not
+ * root, not below the minimums.  OK with *docroot set, or as
+ * pycgi_suexec_check(). */
+static int pycgi_suexec_identity_ok(request_rec *r,
+                                    const ap_unix_identity_t *id,
+                                    const char **docroot)
 {
     const pycgi_suexec_settings_t *st = pycgi_suexec_set;
     long bufsize = sysconf(_SC_GETPW_R_SIZE_MAX);
     struct passwd pwd, *pw = NULL;
     struct group grp, *gr = NULL;
-    const char *cmd = apr_filepath_name_get(r->filename);
-    const char *docroot;
-    char *buf, *why;
+    char *buf;
 
-    if (!st) {
-        return DECLINED;
-    }
     if (bufsize < 16384) {
         bufsize = 16384;
     }
     buf = apr_palloc(r->pool, bufsize);
-    /* 1. No way up and out of the script's directory. */
-    if (*cmd == '/' || !strncmp(cmd, "../", 3) || strstr(cmd, "/../")
-        || strstr(r->filename, "/../")) {
-        return pycgi_suexec_refuse(r, "invalid command");
-    }
     /* 2. The target user exists (suexec looks a ~user up by uid). */
     if (getpwuid_r(id->uid, &pwd, buf, bufsize, &pw) != 0 || !pw) {
         return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "invalid "
                                    "target user id: (%ld)", (long)id->uid));
     }
-    docroot = id->userdir
-              ? apr_pstrcat(r->pool, pw->pw_dir, "/", st->userdir_suffix,
-                            NULL)
-              : st->doc_root;
+    *docroot = id->userdir
+               ? apr_pstrcat(r->pool, pw->pw_dir, "/", st->userdir_suffix,
+                             NULL)
+               : st->doc_root;
     /* 3. So does the group.  suexec takes a numeric gid as given: one
      * without an entry is left to the binary (the script runs exec). */
     {
@@ -193,6 +188,28 @@ int pycgi_suexec_check(request_rec *r, const ap_unix_identity_t *id)
     if (id->gid == 0 || (long)id->gid < st->gid_min) {
         return pycgi_suexec_refuse(r, apr_psprintf(r->pool, "cannot run "
                                    "as forbidden gid (%ld)", (long)id->gid));
+    }
+    return OK;
+}
+
+int pycgi_suexec_check(request_rec *r, const ap_unix_identity_t *id,
+                       const char *docroot)
+{
+    const char *cmd = apr_filepath_name_get(r->filename);
+    char *why;
+    int rc;
+
+    if (!pycgi_suexec_set) {
+        return DECLINED;
+    }
+    /* 1. No way up and out of the script's directory. */
+    if (*cmd == '/' || !strncmp(cmd, "../", 3) || strstr(cmd, "/../")
+        || strstr(r->filename, "/../")) {
+        return pycgi_suexec_refuse(r, "invalid command");
+    }
+    if (!docroot
+        && (rc = pycgi_suexec_identity_ok(r, id, &docroot)) != OK) {
+        return rc;
     }
     /* 6-14. The files, as the worker checks them again (as the user). */
     why = apr_palloc(r->pool, PYCGI_SUEXEC_WHY_MAX);

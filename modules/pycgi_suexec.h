@@ -40,8 +40,11 @@ ap_unix_identity_t *pycgi_suexec_identity(request_rec *r);
  * files.  OK when the script may run as `id`; otherwise the status a
  * refused request gets (500, logged with the rule, as mod_cgi's
  * premature end of headers would be after suexec's refusal), or
- * DECLINED for what only the binary can decide (it runs exec). */
-int pycgi_suexec_check(request_rec *r, const ap_unix_identity_t *id);
+ * DECLINED for what only the binary can decide (it runs exec).  With
+ * `docroot` (a user pool's: the supervisor checked its identity when
+ * it gave it) only the checks of the files, against that root. */
+int pycgi_suexec_check(request_rec *r, const ap_unix_identity_t *id,
+                       const char *docroot);
 
 /* The script's environment as suexec passes it on: PATH=AP_SAFE_PATH,
  * then only the variables of its safe list (the HTTP_ and SSL_ ones

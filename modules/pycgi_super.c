@@ -352,13 +352,8 @@ static char **pycgi_super_argv(apr_pool_t *p, pycgi_pool *pool, int slot)
     if (pool->user) {
         /* The worker applies suexec's rules again itself, as its user:
          * the user's document root and suexec's PATH. */
-        const char *root = pycgi_ident_docroot(p, pool);
-
-        if (!root) {
-            return NULL;
-        }
         PUSH("--suexec-root");
-        PUSH(root);
+        PUSH(apr_pstrdup(p, pool->stats->docroot));
         PUSH("--suexec-path");
         PUSH(pycgi_suexec_settings()->safe_path);
     }
@@ -555,7 +550,7 @@ static void pycgi_super_want(int pool)
  * identity once and keeps it for the life of the table. */
 static void pycgi_super_assign(const pycgi_ctl_msg *m)
 {
-    const char *user;
+    const char *user, *root;
     int i, free_pool = -1, nfree = 0;
 
     if (!sv.keep_root) {
@@ -576,7 +571,10 @@ static void pycgi_super_assign(const pycgi_ctl_msg *m)
         }
     }
     if (!(user = pycgi_ident_acceptable(sv.scratch, (uid_t)m->uid,
-                                        (gid_t)m->gid))) {
+                                        (gid_t)m->gid))
+        || !(root = pycgi_ident_docroot(sv.scratch, (uid_t)m->uid,
+                                        m->userdir != 0))
+        || strlen(root) >= sizeof(sv.t->pools[0].stats->docroot)) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sv.s, PYCGI_LOGNO(0974)
                      "no user pool for uid %lu gid %lu: not an identity "
                      "suexec would take", (unsigned long)m->uid,
@@ -592,6 +590,9 @@ static void pycgi_super_assign(const pycgi_ctl_msg *m)
         p->stats->uid = m->uid;
         p->stats->gid = m->gid;
         p->stats->userdir = m->userdir != 0;
+        /* httpd children check scripts against it (the identity being
+         * known good), and the workers get it on their command line. */
+        apr_cpystrn(p->stats->docroot, root, sizeof(p->stats->docroot));
         __atomic_store_n(&p->stats->assigned, 1, __ATOMIC_RELEASE);
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, sv.s, PYCGI_LOGNO(0972)
                      "daemon pool %s now runs as %s (uid %lu, gid %lu%s)",
