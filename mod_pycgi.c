@@ -90,6 +90,7 @@ static void *pycgi_create_server_config(apr_pool_t *p, server_rec *s)
     c->memory_mb = PYCGI_UNSET;
     c->queue_size = PYCGI_UNSET;
     c->queue_timeout = PYCGI_UNSET;
+    c->user_pools = PYCGI_UNSET;
     return c;
 }
 
@@ -118,6 +119,7 @@ static void *pycgi_merge_server_config(apr_pool_t *p, void *basev, void *addv)
     PYCGI_MERGE_INT(memory_mb);
     PYCGI_MERGE_INT(queue_size);
     PYCGI_MERGE_INT(queue_timeout);
+    PYCGI_MERGE_INT(user_pools);
 #undef PYCGI_MERGE_INT
     return c;
 }
@@ -197,6 +199,10 @@ static const command_rec pycgi_cmds[] = {
     AP_INIT_TAKE1("PyCGIDaemonQueueTimeout", pycgi_config_set_daemon_count,
                   "queuetimeout", RSRC_CONF,
                   "Seconds a request waits for a daemon worker before 503"),
+    AP_INIT_TAKE1("PyCGIDaemonUserPools", pycgi_config_set_daemon_count,
+                  "userpools", RSRC_CONF,
+                  "Daemon pools for scripts under suexec, each running as "
+                  "one user (0 = such scripts run exec)"),
     AP_INIT_TAKE1("PyCGIMaxRequests", pycgi_config_set_max_requests, NULL,
                   RSRC_CONF,
                   "Recycle the embedded interpreter after this many "

@@ -359,24 +359,28 @@ const char *pycgi_config_set_daemon_count(cmd_parms *cmd, void *dummy,
     const char *which = cmd->cmd->cmd_data;
     long v = 0, max = 1000000;
     const char *err;
-    int global = !strcmp(which, "total");
+    int global = !strcmp(which, "total") || !strcmp(which, "userpools");
 
     (void)dummy;
-    if (!strcmp(which, "workers") || global) {
+    if (!strcmp(which, "workers") || !strcmp(which, "total")) {
         max = PYCGI_POOL_MAX_WORKERS;
+    }
+    else if (!strcmp(which, "userpools")) {
+        max = PYCGI_MAX_USER_POOLS;
     }
     err = pycgi_config_count(cmd, arg, global ? GLOBAL_ONLY
                                               : NOT_IN_DIR_CONTEXT, max, &v);
     if (err) {
         return err;
     }
-    if ((!strcmp(which, "workers") || global || !strcmp(which, "queue"))
-        && v < 1) {
+    if ((!strcmp(which, "workers") || !strcmp(which, "total")
+         || !strcmp(which, "queue")) && v < 1) {
         return apr_pstrcat(cmd->pool, cmd->cmd->name,
                            " must be at least 1", NULL);
     }
     if (!strcmp(which, "workers")) s->pool_workers = (int)v;
-    else if (global) s->total_workers = (int)v;
+    else if (!strcmp(which, "total")) s->total_workers = (int)v;
+    else if (!strcmp(which, "userpools")) s->user_pools = (int)v;
     else if (!strcmp(which, "idle")) s->idle_timeout = (int)v;
     else if (!strcmp(which, "requests")) s->daemon_requests = (int)v;
     else if (!strcmp(which, "memory")) s->memory_mb = (int)v;

@@ -34,6 +34,8 @@
 #define PYCGI_DEFAULT_MEMORY_MB      256
 #define PYCGI_DEFAULT_QUEUE_SIZE     100
 #define PYCGI_DEFAULT_QUEUE_TIMEOUT  30
+#define PYCGI_DEFAULT_USER_POOLS     8
+#define PYCGI_MAX_USER_POOLS         1000
 
 /* mod_cgi's ScriptLog defaults, kept so that the same config logs the
  * same amount. */
@@ -67,6 +69,7 @@ typedef struct {
     int memory_mb;              /* PyCGIDaemonMemoryLimit, 0 = none */
     int queue_size;             /* PyCGIDaemonQueueSize */
     int queue_timeout;          /* PyCGIDaemonQueueTimeout, seconds */
+    int user_pools;             /* PyCGIDaemonUserPools (main server only) */
 } pycgi_server_conf;
 
 /* Effective values: resolve UNSET to the documented default. */

@@ -7,6 +7,7 @@
 #include "pycgi_pool.h"
 #include "pycgi_env.h"
 #include "pycgi_slowlog.h"
+#include "pycgi_suexec.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -121,7 +122,9 @@ static void pycgi_daemon_rlimits(request_rec *r, pycgi_proto_req *h)
 static char *pycgi_daemon_message(pycgi_daemon_req *d, apr_size_t *len)
 {
     request_rec *r = d->r;
-    char **envp = pycgi_env_envp(r, r->pool);
+    /* A user pool's script sees what suexec would have let through. */
+    char **envp = d->pool->user ? pycgi_suexec_envp(r, r->pool)
+                                : pycgi_env_envp(r, r->pool);
     const char **argv;
     const char *cwd = pycgi_env_dir(r, r->pool);
     const char *line = r->the_request ? r->the_request : "";

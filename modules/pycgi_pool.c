@@ -6,6 +6,7 @@
  */
 #include "pycgi_pool.h"
 #include "pycgi_super.h"
+#include "pycgi_suexec.h"
 #include "unixd.h"
 #include "apr_hash.h"
 
@@ -147,7 +148,7 @@ apr_status_t pycgi_pool_post_config(apr_pool_t *pconf, server_rec *s)
     apr_array_header_t *names = pycgi_config_pool_names();
     pycgi_pool_table *t;
     server_rec *vs;
-    int n = 0, i, sv[2];
+    int n = 0, i, sv[2], nuser;
     void *stats;
     apr_status_t rv;
 
@@ -159,6 +160,19 @@ apr_status_t pycgi_pool_post_config(apr_pool_t *pconf, server_rec *s)
         n++;
     }
     n += names ? names->nelts : 0;
+    /* User pools: only where suexec is on and a module gives requests
+     * an identity (mod_suexec, mod_userdir), we are root (the
+     * supervisor must start processes of other users) and suexec's
+     * settings are known (its rules apply before a script gets there). */
+    nuser = pycgi_config_or(main->user_pools, PYCGI_DEFAULT_USER_POOLS);
+    if (nuser > 0 && (!ap_unixd_config.suexec_enabled || geteuid() != 0
+                      || !ap_hook_get_get_suexec_identity()
+                      || !ap_hook_get_get_suexec_identity()->nelts
+                      || pycgi_suexec_post_config(pconf, s)
+                         != APR_SUCCESS)) {
+        nuser = 0;
+    }
+    n += nuser;
 
     t = apr_pcalloc(pconf, sizeof(*t));
     t->ctl_send = t->ctl_recv = -1;
@@ -225,13 +239,25 @@ apr_status_t pycgi_pool_post_config(apr_pool_t *pconf, server_rec *s)
         pycgi_pool_limits(p, vs);
         apr_hash_set(t->by_server, key, sizeof(*key), p);
     }
+    for (; i < n - nuser; i++) {
+        pycgi_pool *p = &t->pools[i];
+
+        p->index = i;
+        p->name = APR_ARRAY_IDX(names, i - (n - nuser - names->nelts),
+                                const char *);
+        pycgi_pool_limits(p, s);
+        apr_hash_set(t->by_name, p->name, APR_HASH_KEY_STRING, p);
+    }
+    /* The user pools: no identity until the supervisor assigns one. */
+    t->first_user = i;
+    t->nuser = nuser;
     for (; i < n; i++) {
         pycgi_pool *p = &t->pools[i];
 
         p->index = i;
-        p->name = APR_ARRAY_IDX(names, i - (n - names->nelts), const char *);
+        p->user = 1;
+        p->name = apr_psprintf(pconf, "user-%d", i - t->first_user);
         pycgi_pool_limits(p, s);
-        apr_hash_set(t->by_name, p->name, APR_HASH_KEY_STRING, p);
     }
     for (i = 0; i < n; i++) {
         t->pools[i].stats = (pycgi_pool_stats *)stats + i;
@@ -285,9 +311,24 @@ void pycgi_pool_child_init(apr_pool_t *pchild, server_rec *s)
 pycgi_pool *pycgi_pool_for(request_rec *r)
 {
     pycgi_pool_table *t = pycgi_pools;
+    ap_unix_identity_t *id;
     const char *name;
+    int i;
 
     if (!t) {
+        return NULL;
+    }
+    if ((id = pycgi_suexec_identity(r)) != NULL) {
+        for (i = t->first_user; i < t->first_user + t->nuser; i++) {
+            pycgi_pool_stats *st = t->pools[i].stats;
+
+            if (__atomic_load_n(&st->assigned, __ATOMIC_ACQUIRE)
+                && st->uid == (apr_uint32_t)id->uid
+                && st->gid == (apr_uint32_t)id->gid
+                && st->userdir == (apr_uint32_t)(id->userdir != 0)) {
+                return &t->pools[i];
+            }
+        }
         return NULL;
     }
     name = pycgi_dconf(r)->pool;
@@ -316,10 +357,45 @@ int pycgi_pool_has_idle(const pycgi_pool *p)
     return 0;
 }
 
+int pycgi_pool_users(void)
+{
+    return pycgi_pools && pycgi_pools->nuser > 0;
+}
+
+void pycgi_pool_assign(const ap_unix_identity_t *id)
+{
+    pycgi_pool_table *t = pycgi_pools;
+    pycgi_ctl_msg m;
+    int i;
+
+    if (!t) {
+        return;
+    }
+    /* With every user pool taken there is nothing to ask for. */
+    for (i = t->first_user; i < t->first_user + t->nuser; i++) {
+        if (!__atomic_load_n(&t->pools[i].stats->assigned,
+                             __ATOMIC_ACQUIRE)) {
+            break;
+        }
+    }
+    if (i == t->first_user + t->nuser) {
+        return;
+    }
+    memset(&m, 0, sizeof(m));
+    m.op = PYCGI_CTL_ASSIGN;
+    m.uid = (apr_uint32_t)id->uid;
+    m.gid = (apr_uint32_t)id->gid;
+    m.userdir = id->userdir != 0;
+    if (t->ctl_send >= 0) {
+        (void)send(t->ctl_send, &m, sizeof(m), MSG_DONTWAIT);
+    }
+}
+
 void pycgi_pool_tell(const pycgi_pool *p, apr_uint32_t op, pid_t pid)
 {
     pycgi_ctl_msg m;
 
+    memset(&m, 0, sizeof(m));
     m.op = op;
     m.pool = (apr_uint32_t)p->index;
     m.pid = (apr_int32_t)pid;

@@ -16,6 +16,10 @@
 
 #include "pycgi_config.h"
 #include "pycgi_proto.h"
+#include "unixd.h"
+
+/* The longest document root a user pool may have. */
+#define PYCGI_POOL_DOCROOT_MAX 1024
 
 /* Counters of one pool, in an anonymous shared segment of the parent:
  * written (atomically) by httpd children and the supervisor, never
@@ -31,6 +35,14 @@ typedef struct {
     volatile apr_uint64_t kills;        /* timed-out scripts' workers */
     volatile apr_uint64_t crashes;      /* workers that died of a signal */
     volatile apr_uint64_t retired[PYCGI_RETIRE_REASONS];
+    /* A user pool's identity: written once by the supervisor (uid,
+     * gid, userdir, then `assigned` with release order), never
+     * changed for the life of the table. */
+    volatile apr_uint32_t assigned;
+    apr_uint32_t uid;
+    apr_uint32_t gid;
+    apr_uint32_t userdir;       /* a ~user identity (mod_userdir) */
+    char docroot[PYCGI_POOL_DOCROOT_MAX]; /* suexec's, for the identity */
 } pycgi_pool_stats;
 
 typedef struct {
@@ -48,6 +60,7 @@ typedef struct {
     pycgi_pool_head *shm;       /* the workers' slots, mapped everywhere */
     apr_size_t shm_size;
     pycgi_pool_stats *stats;
+    int user;                   /* a user pool (PyCGIDaemonUserPools) */
 } pycgi_pool;
 
 /* Control messages, httpd child -> supervisor (one-way), on a
@@ -55,16 +68,22 @@ typedef struct {
  * no process of its generation holds the sending end. */
 #define PYCGI_CTL_SPAWN 1u      /* the pool has no idle worker */
 #define PYCGI_CTL_KILL  2u      /* the script of worker `pid` timed out */
+#define PYCGI_CTL_ASSIGN 3u     /* give a user pool to uid/gid/userdir */
 
 typedef struct {
     apr_uint32_t op;
-    apr_uint32_t pool;
+    apr_uint32_t pool;          /* ASSIGN: unused */
     apr_int32_t  pid;
+    apr_uint32_t uid;           /* ASSIGN only */
+    apr_uint32_t gid;
+    apr_uint32_t userdir;
 } pycgi_ctl_msg;
 
 typedef struct {
     int npools;
-    pycgi_pool *pools;
+    pycgi_pool *pools;          /* per vhost, named, then the user pools */
+    int first_user;             /* index of the first user pool */
+    int nuser;                  /* user pools (0: suexec runs exec) */
     int total_workers;          /* PyCGIDaemonMaxTotal */
     const char *dir;            /* the sockets' directory */
     const char *worker_path;    /* the pycgi-worker program */
@@ -85,8 +104,16 @@ void pycgi_pool_child_init(apr_pool_t *pchild, server_rec *s);
 /* The table, or NULL when the daemon runner is unavailable. */
 pycgi_pool_table *pycgi_pool_table_get(void);
 
-/* The pool that serves r: PyCGIDaemonPool, else its virtual host's. */
+/* The pool that serves r: PyCGIDaemonPool, else its virtual host's;
+ * where suexec applies, the user pool of its identity, or NULL when
+ * none is assigned to it (yet). */
 pycgi_pool *pycgi_pool_for(request_rec *r);
+
+/* Ask the supervisor for a user pool of this identity. */
+void pycgi_pool_assign(const ap_unix_identity_t *id);
+
+/* Are there user pools at all? */
+int pycgi_pool_users(void);
 
 /* Does the pool have a worker waiting for a request (a hint: the slots
  * are written by workers)? */

@@ -97,6 +97,8 @@ typedef struct {
 /* REFUSED reasons */
 #define PYCGI_REFUSE_PROTOCOL 1u    /* bad magic, version, lengths, fds */
 #define PYCGI_REFUSE_TOKEN    2u    /* wrong pool secret */
+#define PYCGI_REFUSE_SUEXEC   3u    /* a user pool's worker: suexec's
+                                     * rules do not pass */
 
 /* DONE flags */
 #define PYCGI_DONE_RETIRING  1u     /* the worker exits after this one */

@@ -11,6 +11,8 @@
 #include "pycgi_daemon.h"
 #include "pycgi_interp.h"
 #include "pycgi_parse.h"
+#include "pycgi_pool.h"
+#include "pycgi_suexec.h"
 #include "unixd.h"
 #include <unistd.h>
 
@@ -244,7 +246,7 @@ void pycgi_runner_child_init(apr_pool_t *pchild)
 
 static int pycgi_runner_suexec(request_rec *r)
 {
-    return ap_unixd_config.suexec_enabled && ap_run_get_suexec_identity(r);
+    return pycgi_suexec_identity(r) != NULL;
 }
 
 /* PyCGIMode embedded: the policies that keep a script out of the
@@ -294,15 +296,48 @@ static int pycgi_runner_embedded(request_rec *r, int *runner,
     return OK;
 }
 
+/* A script suexec applies to, about to run daemon: it runs in the user
+ * pool of its identity once suexec's own rules pass.  OK with *daemon
+ * set, or the status of a refused script. */
+static int pycgi_runner_user_pool(request_rec *r, ap_unix_identity_t *id,
+                                  int *daemon, const char **why)
+{
+    pycgi_pool *pool;
+    int rc;
+
+    *daemon = 0;
+    pool = pycgi_pool_for(r);
+    rc = pycgi_suexec_check(r, id, pool ? pool->stats->docroot : NULL);
+    if (rc == DECLINED) {
+        *why = "suexec applies, left to the suexec binary";
+        return OK;
+    }
+    if (rc != OK) {
+        return rc;
+    }
+    if (!pool) {
+        /* This one runs exec; later ones find the pool (or, with every
+         * user pool taken, run exec too). */
+        pycgi_pool_assign(id);
+        *why = "suexec applies, no user pool yet";
+        return OK;
+    }
+    *why = apr_psprintf(r->pool, "suexec applies, user pool %s",
+                        pool->name);
+    *daemon = 1;
+    return OK;
+}
+
 /* PyCGIMode daemon (and auto, when it picks daemon). */
 static int pycgi_runner_daemon(request_rec *r, int mode, int *runner,
                                const char **why)
 {
+    ap_unix_identity_t *id = pycgi_suexec_identity(r);
     int kind, executable, daemon;
 
-    if (pycgi_runner_suexec(r)) {
-        /* Workers run as httpd's User: a script that must run as its
-         * own user runs exec, under suexec. */
+    if (id && !pycgi_pool_users()) {
+        /* No user pools: workers run as httpd's User, so a script that
+         * must run as its own user runs exec, under suexec. */
         *why = "suexec applies";
         daemon = 0;
     }
@@ -319,8 +354,20 @@ static int pycgi_runner_daemon(request_rec *r, int mode, int *runner,
         daemon = executable && (mode == PYCGI_MODE_DAEMON
                                 ? kind != PYCGI_SCRIPT_OTHER
                                 : kind == PYCGI_SCRIPT_OURS);
+        if (id && !daemon) {
+            /* Not for a worker (a file httpd's User cannot read is
+             * among them): exec, under suexec. */
+            *why = apr_pstrcat(r->pool, "suexec applies, ", *why, NULL);
+        }
     }
-    if (daemon && !pycgi_daemon_available(r)) {
+    if (daemon && id) {
+        int rc = pycgi_runner_user_pool(r, id, &daemon, why);
+
+        if (rc != OK) {
+            return rc;
+        }
+    }
+    else if (daemon && !pycgi_daemon_available(r)) {
         if (mode == PYCGI_MODE_DAEMON) {
             return pycgi_log_scripterror(r, HTTP_SERVICE_UNAVAILABLE, 0,
                                          PYCGI_LOGNO(0607),

@@ -177,6 +177,36 @@ static const char *pycgi_status_slot_state(apr_uint32_t state)
     }
 }
 
+/* Who a user pool's workers run as (written once by the supervisor). */
+static void pycgi_status_identity(request_rec *r, const pycgi_pool *p,
+                                  int autofmt)
+{
+    const pycgi_pool_stats *st = p->stats;
+    char *user = NULL;
+
+    if (!__atomic_load_n(&st->assigned, __ATOMIC_ACQUIRE)) {
+        ap_rprintf(r, autofmt ? "UserPool: name=%s unassigned\n"
+                              : "<p>User pool %s: not assigned yet.</p>\n",
+                   ap_escape_html(r->pool, p->name));
+        return;
+    }
+    if (apr_uid_name_get(&user, (apr_uid_t)st->uid, r->pool)
+        != APR_SUCCESS) {
+        user = "?";
+    }
+    if (autofmt) {
+        ap_rprintf(r, "UserPool: name=%s user=%s uid=%u gid=%u userdir=%u\n",
+                   ap_escape_logitem(r->pool, p->name),
+                   ap_escape_logitem(r->pool, user), st->uid, st->gid,
+                   st->userdir);
+    }
+    else {
+        ap_rprintf(r, "<p>Runs as %s (uid %u, gid %u)%s.</p>\n",
+                   ap_escape_html(r->pool, user), st->uid, st->gid,
+                   st->userdir ? ", for ~user URLs" : "");
+    }
+}
+
 /* The daemon pools: counters (ours) and worker slots (written by the
  * workers: copied, bounded and escaped before use). */
 static void pycgi_status_pools(request_rec *r, int autofmt)
@@ -241,6 +271,9 @@ static void pycgi_status_pools(request_rec *r, int autofmt)
                        st->max_reached, st->queue_full, st->queue_timeouts,
                        st->spawns, st->kills, st->crashes,
                        *retired ? ap_escape_html(r->pool, retired) : "none");
+        }
+        if (p->user) {
+            pycgi_status_identity(r, p, autofmt);
         }
         if (n > PYCGI_POOL_MAX_SLOTS) {
             n = 0;

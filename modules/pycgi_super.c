@@ -10,6 +10,8 @@
  * worker table the supervisor keeps itself.
  */
 #include "pycgi_super.h"
+#include "pycgi_ident.h"
+#include "pycgi_suexec.h"
 #include "mpm_common.h"
 #include "ap_listen.h"
 #include "unixd.h"
@@ -97,6 +99,8 @@ static struct {
     apr_pool_t *scratch;        /* cleared every loop iteration */
     apr_time_t *backoff;        /* per pool: no spawn before this */
     int *boot_fails;            /* per pool: workers dead while starting */
+    int keep_root;              /* user pools: each worker drops to its
+                                 * pool's identity itself */
 } sv;
 
 /* --- parent side ---------------------------------------------------- */
@@ -309,7 +313,8 @@ static int pycgi_super_count(int pool, uint32_t state)
     return n;
 }
 
-/* The worker program's command line. */
+/* The worker program's command line, or NULL when a user pool's
+ * cannot be made. */
 static char **pycgi_super_argv(apr_pool_t *p, pycgi_pool *pool, int slot)
 {
     apr_array_header_t *a = apr_array_make(p, 20, sizeof(char *));
@@ -344,6 +349,14 @@ static char **pycgi_super_argv(apr_pool_t *p, pycgi_pool *pool, int slot)
     if (sv.t->compat_first) {
         PUSH("--compat-first");
     }
+    if (pool->user) {
+        /* The worker applies suexec's rules again itself, as its user:
+         * the user's document root and suexec's PATH. */
+        PUSH("--suexec-root");
+        PUSH(apr_pstrdup(p, pool->stats->docroot));
+        PUSH("--suexec-path");
+        PUSH(pycgi_suexec_settings()->safe_path);
+    }
     PUSH(NULL);
 #undef PUSH
     return (char **)a->elts;
@@ -354,9 +367,18 @@ static void pycgi_super_spawn(int pool)
     pycgi_pool *p = &sv.t->pools[pool];
     pycgi_super_worker *w = NULL;
     int i, slot = -1, logp[2];
+    pycgi_ident ids;
     char **argv;
     pid_t pid;
 
+    /* A user pool without its user never starts a worker; with user
+     * pools, the supervisor is root and every worker drops to its own
+     * identity (without them, the supervisor dropped already). */
+    memset(&ids, 0, sizeof(ids));
+    if ((p->user || sv.keep_root)
+        && !pycgi_ident_of_pool(sv.scratch, p, &ids)) {
+        return;
+    }
     for (i = 0; i < sv.nw && !w; i++) {
         if (!sv.w[i].pid) {
             w = &sv.w[i];
@@ -382,10 +404,11 @@ static void pycgi_super_spawn(int pool)
             }
         }
     }
-    if (!w || slot < 0 || pipe2(logp, O_CLOEXEC) < 0) {
+    if (!w || slot < 0
+        || !(argv = pycgi_super_argv(sv.scratch, p, slot))
+        || pipe2(logp, O_CLOEXEC) < 0) {
         return;
     }
-    argv = pycgi_super_argv(sv.scratch, p, slot);
     memset(&p->shm->slot[slot], 0, sizeof(p->shm->slot[slot]));
     p->shm->slot[slot].state = PYCGI_SLOT_STARTING;
     p->shm->slot[slot].since = apr_time_now();
@@ -411,6 +434,9 @@ static void pycgi_super_spawn(int pool)
         }
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        if (sv.keep_root) {
+            pycgi_ident_take(&ids);
+        }
         execve(sv.t->worker_path, argv, pycgi_super_worker_env);
         {
             char msg[512];
@@ -519,6 +545,70 @@ static void pycgi_super_want(int pool)
     pycgi_super_spawn(pool);
 }
 
+/* A child asks for a user pool for a suexec identity.  Checked again
+ * here (suexec's uid/gid minimums, the user exists): a pool gets an
+ * identity once and keeps it for the life of the table. */
+static void pycgi_super_assign(const pycgi_ctl_msg *m)
+{
+    const char *user, *root;
+    int i, free_pool = -1, nfree = 0;
+
+    if (!sv.keep_root) {
+        return;
+    }
+    for (i = sv.t->first_user; i < sv.t->first_user + sv.t->nuser; i++) {
+        pycgi_pool_stats *ps = sv.t->pools[i].stats;
+
+        if (!__atomic_load_n(&ps->assigned, __ATOMIC_ACQUIRE)) {
+            if (free_pool < 0) {
+                free_pool = i;
+            }
+            nfree++;
+        }
+        else if (ps->uid == m->uid && ps->gid == m->gid
+                 && ps->userdir == (m->userdir != 0)) {
+            return;     /* another child asked first */
+        }
+    }
+    if (!(user = pycgi_ident_acceptable(sv.scratch, (uid_t)m->uid,
+                                        (gid_t)m->gid))
+        || !(root = pycgi_ident_docroot(sv.scratch, (uid_t)m->uid,
+                                        m->userdir != 0))
+        || strlen(root) >= sizeof(sv.t->pools[0].stats->docroot)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sv.s, PYCGI_LOGNO(0974)
+                     "no user pool for uid %lu gid %lu: not an identity "
+                     "suexec would take", (unsigned long)m->uid,
+                     (unsigned long)m->gid);
+        return;
+    }
+    if (free_pool < 0) {
+        return;     /* children stop asking once all are taken */
+    }
+    {
+        pycgi_pool *p = &sv.t->pools[free_pool];
+
+        p->stats->uid = m->uid;
+        p->stats->gid = m->gid;
+        p->stats->userdir = m->userdir != 0;
+        /* httpd children check scripts against it (the identity being
+         * known good), and the workers get it on their command line. */
+        apr_cpystrn(p->stats->docroot, root, sizeof(p->stats->docroot));
+        __atomic_store_n(&p->stats->assigned, 1, __ATOMIC_RELEASE);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, sv.s, PYCGI_LOGNO(0972)
+                     "daemon pool %s now runs as %s (uid %lu, gid %lu%s)",
+                     p->name, ap_escape_logitem(sv.scratch, user),
+                     (unsigned long)m->uid, (unsigned long)m->gid,
+                     m->userdir ? ", ~user" : "");
+        if (nfree == 1) {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, sv.s,
+                         PYCGI_LOGNO(0973) "all %d user pools are taken: "
+                         "scripts of further suexec users run exec (raise "
+                         "PyCGIDaemonUserPools)", sv.t->nuser);
+        }
+        pycgi_super_want(free_pool);
+    }
+}
+
 static void pycgi_super_stop(void);
 
 static void pycgi_super_ctl(void)
@@ -539,6 +629,10 @@ static void pycgi_super_ctl(void)
                 sv.orphaned = 1;
             }
             return;
+        }
+        if (n == sizeof(m) && m.op == PYCGI_CTL_ASSIGN) {
+            pycgi_super_assign(&m);
+            continue;
         }
         if (n != sizeof(m) || m.pool >= (apr_uint32_t)sv.t->npools) {
             continue;
@@ -803,7 +897,13 @@ static void pycgi_super_become(void)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
-    if (ap_run_drop_privileges(pycgi_super_pconf, pycgi_super_server) != 0) {
+    /* With user pools the supervisor stays root: it starts processes of
+     * other users, each of which drops to its own before exec
+     * (pycgi_ident_take).  Otherwise it becomes User at once. */
+    sv.keep_root = pycgi_super_table->nuser > 0 && geteuid() == 0;
+    if (!sv.keep_root
+        && ap_run_drop_privileges(pycgi_super_pconf, pycgi_super_server)
+           != 0) {
         ap_log_error(APLOG_MARK, APLOG_ALERT, 0, pycgi_super_server,
                      PYCGI_LOGNO(0968) "daemon supervisor cannot drop "
                      "privileges; exiting");
@@ -840,8 +940,9 @@ static void pycgi_super_become(void)
         p->stats->workers = 0;
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, sv.s, PYCGI_LOGNO(0969)
-                 "daemon supervisor started: %d pool(s), at most %d "
-                 "workers, sockets in %s", sv.t->npools, sv.nw, sv.t->dir);
+                 "daemon supervisor started: %d pool(s) (%d for suexec "
+                 "users), at most %d workers, sockets in %s", sv.t->npools,
+                 sv.t->nuser, sv.nw, sv.t->dir);
     pycgi_super_main();
 }
 

@@ -3,7 +3,9 @@
 /*
  * pycgi_super.h -- the daemon pools' supervisor: one process forked
  * from the httpd parent (never from a child, so never from a threaded
- * process), running as httpd's User.  It alone starts workers (fork +
+ * process), running as httpd's User -- or as root while there are user
+ * pools (PyCGIDaemonUserPools), each worker then taking its pool's
+ * identity before exec (pycgi_ident.h).  It alone starts workers (fork +
  * exec of the worker program: a fresh process that has read no
  * configuration and holds no key), reaps them, counts why they ended,
  * and kills the worker of a timed-out script on a child's request.

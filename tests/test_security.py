@@ -4,8 +4,9 @@ Each boundary httpd draws around a CGI script, through real apache2
 under prefork and event:
 
   suexec              SuexecUserGroup virtual hosts and ~user URLs
-                      (mod_userdir): `auto` runs the script exec, through
-                      suexec, as its owner; `PyCGIMode embedded` -- in the
+                      (mod_userdir), with PyCGIDaemonUserPools 0: `auto`
+                      runs the script exec, through suexec, as its owner
+                      (user pools: test_suexec_pools.py); `PyCGIMode embedded` -- in the
                       configuration or in the user's own .htaccess -- is
                       refused with 500 and PYCGI0601.
   PyCGIAllowEmbedded  Off: every script runs exec, whatever PyCGIMode
@@ -266,6 +267,8 @@ LoadModule suexec_module %(moddir)s/mod_suexec.so
 LoadModule userdir_module %(moddir)s/mod_userdir.so
 UserDir public_html
 UserDir disabled root
+# Without user pools, as before them: test_suexec_pools.py has those.
+PyCGIDaemonUserPools 0
 %(dirs)s
 <VirtualHost 127.0.0.1:@PORT@>
     ServerName 127.0.0.1

@@ -10,6 +10,7 @@
  *   pycgi-worker --pool NAME --slot N --max-requests N --memory-mb N
  *                --idle-timeout SECS --python PATH
  *                [--preload mod1,mod2] [--compat-first]
+ *                [--suexec-root DIR --suexec-path PATH]
  *
  * The interpreter's scope is the process: one main interpreter, one
  * thread, the GIL always held.  Per request, C does everything that is
@@ -18,6 +19,8 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+
+#include "pycgi_suexec_rules.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -474,6 +477,58 @@ static int pycgi_worker_token_ok(const uint8_t *token)
     return diff == 0;
 }
 
+/* A user pool's worker applies suexec's rules itself, as its user, to
+ * whatever it is asked to run (httpd children check first, with a log
+ * line and 500): the script in its working directory, the files as
+ * suexec wants them, and only the environment suexec passes on.  A
+ * request that did not come through those checks gets no more than the
+ * suexec binary would give its sender.  0, or -1 with the rule in why. */
+static int pycgi_worker_suexec_ok(char *why, size_t whylen)
+{
+    const char *script = pycgi_worker_strs[0], *dir = pycgi_worker_strs[1];
+    const char *cmd;
+    char **env = pycgi_worker_strs + 3 + pycgi_worker_req.nargv;
+    size_t n = strlen(dir), plen = strlen(pycgi_worker_args.suexec_path);
+    uint32_t i;
+    int paths = 0;
+
+    cmd = script + n;
+    if (strncmp(script, dir, n) != 0
+        || (n && dir[n - 1] != '/' && *cmd++ != '/')
+        || !*cmd || strchr(cmd, '/') || !strcmp(cmd, "..")) {
+        snprintf(why, whylen, "invalid command (%s in %s)", script, dir);
+        return -1;
+    }
+    if (pycgi_suexec_rules_files(getuid(), getgid(),
+                                 pycgi_worker_args.suexec_root, dir, cmd,
+                                 why, whylen) != 0) {
+        return -1;
+    }
+    if (pycgi_worker_req.nenv > PYCGI_SUEXEC_RULES_ENV_MAX) {
+        snprintf(why, whylen, "more variables than suexec passes");
+        return -1;
+    }
+    for (i = 0; i < pycgi_worker_req.nenv; i++) {
+        if (!strncmp(env[i], "PATH=", 5)) {
+            if (paths++ || strcmp(env[i] + 5, pycgi_worker_args.suexec_path)
+                || plen != strlen(env[i] + 5)) {
+                snprintf(why, whylen, "PATH is not suexec's");
+                return -1;
+            }
+        }
+        else if (!pycgi_suexec_rules_safe(env[i])) {
+            snprintf(why, whylen, "variable not passed by suexec: %.40s",
+                     env[i]);
+            return -1;
+        }
+    }
+    if (!paths) {
+        snprintf(why, whylen, "PATH is not suexec's");
+        return -1;
+    }
+    return 0;
+}
+
 /* os.environ (and os.environb: the same dict) = exactly the request's
  * environment, as python3 builds it at start-up: bytes keys and values,
  * the first of two same names wins, entries without '=' skipped. */
@@ -827,6 +882,16 @@ static unsigned pycgi_worker_request(int conn, char *what, size_t whatlen)
                          "refused a request with a wrong pool token from "
                          "pid %d (uid %u)", (int)cred.pid, (unsigned)cred.uid);
         pycgi_worker_reply(conn, PYCGI_REPLY_REFUSED, PYCGI_REFUSE_TOKEN, 0);
+        pycgi_worker_close_all(fds, nfds);
+        close(conn);
+        return PYCGI_RETIRE_NONE;
+    }
+    if (pycgi_worker_args.suexec_root && pycgi_worker_suexec_ok(what,
+                                                                whatlen)) {
+        pycgi_worker_log(PYCGI_WORKER_WARNING, PYCGI_WORKER_LOGNO(0840)
+                         "refused a request suexec would refuse: %s", what);
+        what[0] = '\0';
+        pycgi_worker_reply(conn, PYCGI_REPLY_REFUSED, PYCGI_REFUSE_SUEXEC, 0);
         pycgi_worker_close_all(fds, nfds);
         close(conn);
         return PYCGI_RETIRE_NONE;

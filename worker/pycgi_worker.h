@@ -48,6 +48,10 @@ typedef struct {
     const char *python;
     const char *preload;            /* "mod1,mod2" or NULL */
     int compat_first;
+    /* A user pool's worker (both set, or neither): suexec's document
+     * root for its user, and its AP_SAFE_PATH. */
+    const char *suexec_root;
+    const char *suexec_path;
 } pycgi_worker_config;
 
 extern pycgi_worker_config pycgi_worker_args;

@@ -224,6 +224,12 @@ int pycgi_worker_parse_args(int argc, char **argv)
         else if (!strcmp(a, "--preload")) {
             pycgi_worker_args.preload = v;
         }
+        else if (!strcmp(a, "--suexec-root")) {
+            pycgi_worker_args.suexec_root = v;
+        }
+        else if (!strcmp(a, "--suexec-path")) {
+            pycgi_worker_args.suexec_path = v;
+        }
         else {
             bad = 1;
         }
@@ -233,6 +239,12 @@ int pycgi_worker_parse_args(int argc, char **argv)
             return -1;
         }
         i++;
+    }
+    if (!pycgi_worker_args.suexec_root != !pycgi_worker_args.suexec_path) {
+        pycgi_worker_log(PYCGI_WORKER_ERROR, PYCGI_WORKER_LOGNO(0801)
+                         "bad command line: --suexec-root and --suexec-path "
+                         "go together");
+        return -1;
     }
     if (seen != 7) {
         pycgi_worker_log(PYCGI_WORKER_ERROR, PYCGI_WORKER_LOGNO(0801)
