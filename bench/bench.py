@@ -83,6 +83,8 @@ GOAL_SLEEP_VS_CGID = 1.2
 GOAL_FORK_HELLO_VS_CGI = 15
 GOAL_FORK_JSON_VS_CGI = 30
 GOAL_FORK_PRIVATE_MB = 2
+# A suexec user pool against a plain daemon pool (hello, same MPM).
+GOAL_SUEXEC_VS_DAEMON = 0.9
 
 # The heavier CGI script: the hello page plus two stdlib imports that a
 # real script pays for on every fork/exec but only once when embedded.
@@ -207,6 +209,7 @@ ROWS = [
     ("hello", "pycgi-embedded", "event"),
     ("hello", "pycgi-daemon", "event"),
     ("hello", "pycgi-fork", "prefork"),
+    ("hello", "pycgi-suexec", "prefork"),
     ("hello", "pycgi-fork", "event"),
     ("hello", "mod_wsgi", "prefork"),
     ("hello", "mod_wsgi-daemon", "prefork"),
@@ -252,6 +255,7 @@ SERVER_TITLE = {
     "pycgi-daemon": "pycgi daemon",
     "pycgi-fork": "pycgi daemon, fork isolation",
     "pycgi-execfork": "pycgi exec, APR fork path",
+    "pycgi-suexec": "pycgi daemon, suexec user pool",
     "mod_cgid": "mod_cgid",
     "mod_wsgi": "mod_wsgi embedded",
     "mod_wsgi-daemon": "mod_wsgi daemon 8x1",
@@ -267,6 +271,7 @@ SERVER_COLOUR = {
     "pycgi-daemon": 0xcc79a7,
     "pycgi-fork": 0xd55e00,
     "pycgi-execfork": 0xb07800,
+    "pycgi-suexec": 0x9966cc,
     "mod_wsgi": 0x3366cc,
     "mod_wsgi-daemon": 0x88aadd,
     "mod_python": 0x8855aa,
@@ -444,6 +449,7 @@ def module_for(server):
         "pycgi-daemon": pycgi_module_path(),
         "pycgi-fork": pycgi_module_path(),
         "pycgi-execfork": pycgi_module_path(),
+        "pycgi-suexec": pycgi_module_path(),
         "mod_wsgi": os.path.join(MODULES_DIR, "mod_wsgi.so"),
         "mod_wsgi-daemon": os.path.join(MODULES_DIR, "mod_wsgi.so"),
         "mod_python": os.path.join(MODULES_DIR, "mod_python.so"),
@@ -473,6 +479,24 @@ ScriptSock "%s/run/cgid.sock"
     AddHandler cgi-script .py
 </Directory>
 """ % (mod, work, cgi_bin)
+    if row.server == "pycgi-suexec":
+        # The scripts again, as suexec wants them: under its document
+        # root (/var/www), owned by a user of their own, a user pool's.
+        tree = suexec_tree(work)
+        return """\
+LoadModule pycgi_module %s
+LoadModule suexec_module %s/mod_suexec.so
+LoadModule alias_module %s/mod_alias.so
+%sSuexecUserGroup %s %s
+Alias /cgi-bin/ "%s/"
+<Directory "%s">
+    Options +ExecCGI
+    Require all granted
+    AddHandler pycgi-script .py
+    PyCGIMode daemon
+</Directory>
+""" % (mod, MODULES_DIR, MODULES_DIR, DAEMON_CONF["default"], SUEXEC_USER,
+       SUEXEC_USER, tree, tree)
     if row.server.startswith("pycgi-"):
         mode = row.server.split("-")[1]
         daemon = ""
@@ -526,6 +550,41 @@ LoadModule python_module %s
 </Directory>
 """ % (mod, cgi_bin)
     raise ValueError(row.server)
+
+
+# The suexec user pool row: its user, and its scripts' directory under
+# suexec's document root (made once per run, removed at the end).
+SUEXEC_USER = "pycgibench"
+SUEXEC_ROOT = "/var/www"
+_suexec_tree = []
+
+
+def suexec_tree(work):
+    """The cgi-bin of the run, copied under SUEXEC_ROOT for SUEXEC_USER
+    (created if missing), as suexec's rules want it."""
+    if _suexec_tree:
+        return _suexec_tree[0]
+    import pwd
+    try:
+        pw = pwd.getpwnam(SUEXEC_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--no-create-home", "--user-group",
+                        "--shell", "/usr/sbin/nologin", "--comment",
+                        "mod_pycgi bench", SUEXEC_USER], check=True,
+                       capture_output=True)
+        pw = pwd.getpwnam(SUEXEC_USER)
+    top = tempfile.mkdtemp(prefix="pycgi-bench-", dir=SUEXEC_ROOT)
+    os.chmod(top, 0o755)
+    tree = os.path.join(top, "cgi-bin")
+    shutil.copytree(os.path.join(work, "htdocs", "cgi-bin"), tree)
+    for d, _, files in os.walk(top):
+        os.chown(d, pw.pw_uid, pw.pw_gid)
+        os.chmod(d, 0o755)
+        for f in files:
+            os.chown(os.path.join(d, f), pw.pw_uid, pw.pw_gid)
+            os.chmod(os.path.join(d, f), 0o755)
+    _suexec_tree.append(tree)
+    return tree
 
 
 def write_config(row, work, port):
@@ -809,7 +868,7 @@ def check_runner(row, httpd):
         return
     ppid, pid = int(m.group(1)), int(m.group(2))
     embedded = ppid == httpd.proc.pid
-    if row.server in ("pycgi-daemon", "pycgi-fork"):
+    if row.server in ("pycgi-daemon", "pycgi-fork", "pycgi-suexec"):
         # Checked first: a worker forked by the httpd parent has the
         # embedded runner's parent.
         if not ran_in_worker(pid, ppid, httpd.proc.pid):
@@ -1079,6 +1138,20 @@ def print_table(rows):
                    min(ratios)))
     print_daemon_table(rows)
     print_fork_table(rows)
+    print_suexec_line(rows)
+
+
+def print_suexec_line(rows):
+    """The suexec user pool against the plain daemon pool (same run)."""
+    per_round = round_ratios(rows, "pycgi-suexec", "pycgi-daemon",
+                             same_mpm=True)
+    for (workload, mpm), ratios in sorted(per_round.items()):
+        med = statistics.median(ratios) if ratios else None
+        log("\npycgi daemon, suexec user pool / plain daemon pool (%s, %s): "
+            "%s (rounds %s); goal >= %.2g: %s"
+            % (workload, mpm, fmt_ratio(med),
+               " ".join("%.2fx" % x for x in ratios), GOAL_SUEXEC_VS_DAEMON,
+               "met" if med and med >= GOAL_SUEXEC_VS_DAEMON else "MISSED"))
 
 
 def print_fork_table(rows):
@@ -1382,6 +1455,8 @@ def main(argv=None):
             log("kept %s" % work)
         else:
             shutil.rmtree(work, ignore_errors=True)
+        for tree in _suexec_tree:
+            shutil.rmtree(os.path.dirname(tree), ignore_errors=True)
 
     bad = [r for r in rows if r.status == "failed" or r.flags]
     return 1 if bad else 0
