@@ -85,6 +85,10 @@ def preload(names):
 
 _ModuleType = type(sys)
 _environ = os.environ
+# os.environb is a second view of the same dict (os.py builds it on
+# os.environ._data): both are pointed at the request's environment, or
+# os.environb/os.getenvb() would show httpd's start-up environment.
+_environb = os.environb
 _modules = sys.modules
 
 
@@ -96,7 +100,7 @@ def begin(path, key, environ, argv, cwd, stdin, stdout, stderr, out):
     ent = _entry(path, key)
     saved = (_environ._data, sys.argv, sys.stdin, sys.stdout, sys.stderr,
              _modules.get('__main__'), sys.excepthook, len(_modules))
-    _environ._data = environ
+    _environ._data = _environb._data = environ
     sys.argv = argv
     sys.path[:] = [cwd] + _base_path
     sys.stdin, sys.stdout, sys.stderr = stdin, stdout, stderr
@@ -171,6 +175,7 @@ def end(req):
     cwd, saved, g = req[2], req[3], req[7]
     (_environ._data, sys.argv, sys.stdin, sys.stdout, sys.stderr, main,
      sys.excepthook, nmods) = saved
+    _environb._data = _environ._data
     sys.path[:] = _base_path
     if main is not None:
         _modules['__main__'] = main

@@ -1194,3 +1194,28 @@ def test_runner_choice(one, auto_scripts, name, where):
         assert expected == "exec" and name in (
             "a_py2.py", "a_noshebang.cgi", "noperm.py"), resp.status
         assert resp.status == 500
+
+
+# -- 15. what libraries keep from one request to the next (issue 13) ----------
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_environb_agrees_with_environ(one, method):
+    """os.environb and os.getenvb() are views of os.environ, this
+    request's environment, two requests in a row in one process.  (They
+    showed httpd's start-up environment, which mod_cgi never exposes.)"""
+    pids = set()
+    for i in range(2):
+        query = "q%d=%s" % (i, uuid.uuid4().hex[:10])
+        resp = one.request(method, "/m_emb/dmn_environb.py?" + query,
+                           body=b"x=1" if method == "POST" else None)
+        assert resp.status == 200, resp
+        got = json.loads(resp.text)
+        assert not got["only_environ"] and not got["only_environb"] \
+            and not got["differ"], got
+        assert got["REQUEST_METHOD"] == [method, method], got
+        assert got["QUERY_STRING"] == [query, query], got
+        assert got["getenv"] == query, got
+        assert got["keys"] > 10, got
+        pids.add(pid_of(one))
+    assert len(pids) == 1, pids
+
