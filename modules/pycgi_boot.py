@@ -153,6 +153,11 @@ def execute(req):
                 pass
         del info, etype, value, tb
         status = -1
+    if _started and os.getpid() == _server_pid:
+        try:
+            _join_threads()
+        except BaseException:
+            pass
     if os.getpid() != _server_pid:
         # A child the script forked, ending any way but os._exit(): in a
         # CGI process it would just exit.  It must never return into
@@ -161,6 +166,14 @@ def execute(req):
         _real_exit(status if isinstance(status, int) and 0 <= status < 256
                    else 1)
     _pycgi.ending()
+    # python3 flushes sys.stdout and sys.stderr at exit, whatever the
+    # script made them; ours are flushed in any case.
+    for s in (sys.stdout, sys.stderr):
+        if s is not stdout and s is not stderr:
+            try:
+                s.flush()
+            except BaseException:
+                pass
     for s in (stdout, stderr):
         try:
             s.flush()
@@ -170,8 +183,9 @@ def execute(req):
 
 
 def end(req):
-    """Put back what begin() changed.  Returns True if the script may
-    have started child processes (for the runner to reap)."""
+    """Put back what begin() changed.  Returns a number for the runner:
+    bit 0, the script may have started child processes (to reap); the
+    bits above, how many threads it left running."""
     cwd, saved, g = req[2], req[3], req[7]
     (_environ._data, sys.argv, sys.stdin, sys.stdout, sys.stderr, main,
      sys.excepthook, nmods) = saved
@@ -186,7 +200,47 @@ def end(req):
     # embedded script sets its own, and httpd never relies on it.
     forked = _forked[0]
     _forked[0] = False
-    return forked
+    left = 0
+    if _started or _orphans:
+        left = _orphan_threads()
+    return (1 if forked else 0) | (left << 1)
+
+
+# Threads a script starts.  python3 waits for the non-daemon ones when
+# the script ends and its exit kills the daemon ones; here the runner
+# waits the same way (execute()), and a thread still running after that
+# gets SystemExit raised in it and can reach no request any more
+# (_pycgi.orphans; the runner logs it, and retires the child under
+# prefork).  Threads made with _thread.start_new_thread are not seen.
+_started = []
+_orphans = set()
+
+
+def _join_threads():
+    # Like threading._shutdown(): threads started by threads count too.
+    # Joined in short steps so the script's timeout can land here.
+    while _started:
+        t = _started.pop()
+        while not t.daemon and t.is_alive():
+            t.join(0.05)
+        _orphans.add(t)
+
+
+def _orphan_threads():
+    _orphans.update(_started)
+    del _started[:]
+    alive = {t for t in _orphans if t.is_alive()}
+    new = len(alive - _orphaned_before)
+    _orphans.clear()
+    _orphans.update(alive)
+    if alive != _orphaned_before:
+        _pycgi.orphans([t.ident for t in alive if t.ident is not None])
+        _orphaned_before.clear()
+        _orphaned_before.update(alive)
+    return new
+
+
+_orphaned_before = set()
 
 
 def _exit_status(code, stderr):
@@ -246,6 +300,18 @@ for _name in ('posix_spawn', 'posix_spawnp'):
         setattr(os, _name, _noting(getattr(os, _name)))
 import subprocess  # noqa: E402  (patched once, for every script)
 subprocess.Popen._execute_child = _noting(subprocess.Popen._execute_child)
+
+import threading  # noqa: E402
+_thread_start = threading.Thread.start
+
+
+def _start(self):
+    _started.append(self)
+    return _thread_start(self)
+
+
+_start.__doc__ = _thread_start.__doc__
+threading.Thread.start = _start
 
 os._exit = _exit
 time.sleep = _sleep

@@ -216,22 +216,6 @@ void pycgi_embed_stderr(pycgi_embed_req *req, const char *data,
     pycgi_log_stderr(req->lb, data, len);
 }
 
-int pycgi_embed_wait(pycgi_embed_req *req, double secs)
-{
-    apr_interval_time_t want = (apr_interval_time_t)(secs * APR_USEC_PER_SEC);
-    apr_interval_time_t left = req->deadline - apr_time_now();
-
-    if (want <= left) {
-        apr_sleep(want);
-        return 1;
-    }
-    if (left > 0) {
-        apr_sleep(left);
-    }
-    req->timed_out = 1;
-    return 0;
-}
-
 /* --- running a script ----------------------------------------------- */
 
 /* os.environ's keys are the same few dozen names request after request:
@@ -361,6 +345,12 @@ static void pycgi_embed_log_pyerr(request_rec *r, const char *what)
     Py_END_ALLOW_THREADS
 }
 
+/* What pycgi_boot.end() returns: bit 0, the script started processes;
+ * the bits above PYCGI_END_THREADS_SHIFT, how many threads it left
+ * running. */
+#define PYCGI_END_FORKED 1
+#define PYCGI_END_THREADS_SHIFT 1
+
 /* The runner's three functions (pycgi_boot.py), looked up once. */
 static PyObject *pycgi_fn_begin, *pycgi_fn_execute, *pycgi_fn_end;
 
@@ -418,7 +408,7 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
 {
     request_rec *r = req->r;
     PyObject *env, *pyargv, *text[3], *out, *ctx = NULL, *res;
-    int failed = 0, clean = 0, started = 0;
+    int failed = 0, clean = 0, started = 0, threads = 0;
     char here[PATH_MAX];
 
     /* The script's directory; getcwd() is cheaper than chdir(), and
@@ -439,7 +429,7 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
     env = pycgi_embed_environ(envp);
     pyargv = pycgi_embed_argv(argv, argc);
     if (env && pyargv && pycgi_embed_functions() == 0
-        && pycgi_pyio_bind(req, pycgi_embed_stdio_errors(envp), text,
+        && pycgi_pyio_bind(pycgi_embed_stdio_errors(envp), text,
                            &out) == 0) {
         ctx = pycgi_embed_begin(r, env, pyargv, cwd, text, out);
     }
@@ -456,8 +446,7 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
         if (pycgi_embed_base_environ) {
             environ = envp;
         }
-        pycgi_pyio_set_current(req);
-        pycgi_interp_set_current(r->filename);
+        pycgi_pyio_open(req);
         pycgi_interp_arm(req, req->deadline);
 
         res = PyObject_CallOneArg(pycgi_fn_execute, ctx);
@@ -471,20 +460,24 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
             clean = res == Py_True;
         }
         Py_XDECREF(res);
+        /* Still open: what end() lets go of (a stream wrapper the
+         * script made, say) is flushed into this request as it dies. */
         res = PyObject_CallOneArg(pycgi_fn_end, ctx);
+        pycgi_pyio_close();
         if (!res) {
             pycgi_embed_log_pyerr(r, "restoring the interpreter failed");
             clean = 0;
         }
         else {
-            req->forked = PyObject_IsTrue(res) == 1;
+            long left = PyLong_AsLong(res);
+
+            req->forked = left > 0 && (left & PYCGI_END_FORKED);
+            threads = left > 0 ? (int)(left >> PYCGI_END_THREADS_SHIFT) : 0;
         }
         Py_XDECREF(res);
         if (pycgi_embed_base_environ) {
             environ = pycgi_embed_base_environ;
         }
-        pycgi_pyio_set_current(NULL);
-        pycgi_interp_set_current(NULL);
         Py_DECREF(ctx);
     }
     /* Streams a script kept a reference to are dead from here on; the
@@ -494,6 +487,11 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
     Py_XDECREF(pyargv);
     pycgi_interp_count(r, started, req->timed_out);
     PyErr_Clear();
+    if (threads) {
+        pycgi_interp_retire(r, apr_psprintf(r->pool, "script %s left %d "
+                            "thread(s) running (SystemExit raised in them; "
+                            "they reach no request)", r->filename, threads));
+    }
     return failed ? -1 : 0;
 }
 

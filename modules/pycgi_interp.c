@@ -106,6 +106,7 @@ static PyObject *pycgi_interp_load_boot(void)
 }
 
 static void *APR_THREAD_FUNC pycgi_interp_watchdog(apr_thread_t *t, void *d);
+static void pycgi_interp_retire_now(request_rec *r);
 
 /* Child pool pre-cleanup: stop and join the watchdog before its mutex
  * and condition are destroyed under it (glibc would wait forever). */
@@ -254,6 +255,7 @@ static apr_status_t pycgi_interp_start(apr_pool_t *p, server_rec *s)
         || apr_thread_mutex_create(&pycgi_interp.wd_lock,
                                    APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS
         || apr_thread_cond_create(&pycgi_interp.wd_cond, p) != APR_SUCCESS
+        || pycgi_pyio_child_init(p) != APR_SUCCESS
         || apr_thread_create(&pycgi_interp.wd_thread, NULL,
                              pycgi_interp_watchdog, NULL, p) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, PYCGI_LOGNO(0503)
@@ -514,9 +516,31 @@ void pycgi_interp_count(request_rec *r, int started, int timed_out)
                       "PyCGIMaxRequests %d reached: recycling process %"
                       APR_PID_T_FMT, pycgi_interp.max_requests, getpid());
         Py_END_ALLOW_THREADS
-        /* Retire this child gracefully: it finishes what it is doing and
-         * exits; httpd starts a fresh one with a fresh interpreter. */
-        r->connection->keepalive = AP_CONN_CLOSE;
-        kill(getpid(), AP_SIG_GRACEFUL);
+        pycgi_interp_retire_now(r);
+    }
+}
+
+/* Retire this child gracefully: it finishes what it is doing and
+ * exits; httpd starts a fresh one with a fresh interpreter.  Prefork
+ * only: a module cannot retire one child of a threaded MPM. */
+static void pycgi_interp_retire_now(request_rec *r)
+{
+    r->connection->keepalive = AP_CONN_CLOSE;
+    kill(getpid(), AP_SIG_GRACEFUL);
+}
+
+void pycgi_interp_retire(request_rec *r, const char *why)
+{
+    int threaded = pycgi_interp.threaded != AP_MPMQ_NOT_SUPPORTED;
+
+    /* Logged without the GIL: a log write may block. */
+    Py_BEGIN_ALLOW_THREADS
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PYCGI_LOGNO(0510)
+                  "%s: %s", why, threaded
+                  ? "a threaded MPM cannot retire this process, it serves "
+                    "on" : "retiring this process");
+    Py_END_ALLOW_THREADS
+    if (!threaded) {
+        pycgi_interp_retire_now(r);
     }
 }

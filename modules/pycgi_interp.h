@@ -78,4 +78,9 @@ void pycgi_interp_adopt(pid_t pid);
 void pycgi_interp_count(request_rec *r, int started, int timed_out);
 void pycgi_interp_set_current(const char *script);
 
+/* Something a script did outlives it in this process (`why`, from the
+ * request pool): logged; under prefork the child retires after this
+ * request (GIL held). */
+void pycgi_interp_retire(request_rec *r, const char *why);
+
 #endif /* PYCGI_INTERP_H */

@@ -317,26 +317,32 @@ def test_plain_requests_reuse_the_streams(one):
     assert len({tuple(v["ids"]) for v in views}) == 1
 
 
-def test_stashed_streams_are_cut_off_and_replaced(one):
-    """A script that keeps its streams in a library module: through them
-    a later request can neither write into its own response nor read its
-    body, and the later request gets new stream objects."""
+def test_stashed_streams_serve_the_script_that_uses_them(one):
+    """A script that keeps its streams in a library module: a later
+    request's script writes and reads through them as through its own
+    (in a process they would be its fds), and that request still gets
+    new stream objects of its own."""
     stash = get_json(one, "/m_emb/emb_stdio.py?stash")
     mark = one.log_mark()
     resp = one.request("POST", "/m_emb/emb_stdio.py?use_stash",
                        body=b"SECRET-BODY",
                        headers=[("Content-Type", "text/plain")])
     assert resp.status == 200, resp
-    used = json.loads(resp.text)
+    lines = resp.text.splitlines()
+    assert lines[:2] == ["STASH-TEXT", "STASH-BYTES"], lines
+    used = json.loads(lines[-1])
     assert used["pid"] == stash["pid"]
     assert used["stale_is_current"] == [False, False, False]
+    # Fixed module bug (regression guard, issue 13): every use raised
+    # ValueError, so a library that kept a stream (Mercurial, logging)
+    # failed from its second request on
     for what in ("write", "write_buffer", "write_err", "read",
                  "read_buffer"):
-        assert used[what] == "ValueError", (what, used)
-    assert b"LEAK" not in resp.body
+        assert used[what] == "ok", (what, used)
+    assert used["got"] == "SECRET-BODY"
     assert set(used["ids"]).isdisjoint(stash["ids"])
-    time.sleep(0.3)
-    assert "LEAK-ERR" not in one.log_since(mark)
+    path = re.escape(script_path(one, "/m_emb/emb_stdio.py"))
+    assert_log(one, mark, r"stderr from %s: STASH-ERR" % path)
     assert stdio_look(one)["body"] == "a\nb\nc\n"
 
 
@@ -1219,3 +1225,112 @@ def test_environb_agrees_with_environ(one, method):
         pids.add(pid_of(one))
     assert len(pids) == 1, pids
 
+
+
+def test_logging_records_of_every_request_reach_the_error_log(one):
+    """logging.basicConfig() in a script: its handler keeps the
+    sys.stderr of the first request from then on, as it does in any
+    library; every request's record must still reach the error log,
+    tagged with that request's script."""
+    pid = pid_of(one)
+    mark = one.log_mark()
+    nonces = [uuid.uuid4().hex[:16] for _ in range(3)]
+    for n in nonces:
+        resp = one.get("/m_emb/dmn_logging.py?" + n)
+        assert resp.status == 200, resp
+    assert pid_of(one) == pid, "the process changed: test not valid"
+    log = one.wait_log(mark, "dmn-logging " + nonces[-1], 5)
+    missing = [n for n in nonces
+               if not re.search(r"PYCGI0301: stderr from %s: "
+                                r"WARNING:root:dmn-logging %s"
+                                % (re.escape(script_path(one, "/m_emb/"
+                                                         "dmn_logging.py")),
+                                   n), log)]
+    assert not missing, "records missing from the error log: %s\n%s" % (
+        missing, log[-3000:])
+
+
+def test_stream_kept_from_an_earlier_request_serves_the_current_one(one):
+    """A library that keeps sys.stdout.buffer, sys.stderr and
+    sys.stdin.buffer from the first request (as Mercurial's hgweb does)
+    answers later requests through them: in a process they would be its
+    own fds.  Each answer reaches its own response and error log."""
+    pid = pid_of(one)
+    mark = one.log_mark()
+    nonces = [uuid.uuid4().hex[:12] for _ in range(4)]
+    for i, n in enumerate(nonces):
+        body = ("body-%s" % n).encode()
+        resp = one.request("POST", "/m_emb/emb_keep.py?" + n, body=body,
+                           headers=[("Content-Type", "text/plain")])
+        # Fixed module bug (regression guard): from the second request on,
+        # a stream kept from an earlier request raised ValueError (Mercurial:
+        # "I/O operation on closed file", 500)
+        assert resp.status == 200, (i, resp, one.log_since(mark)[-2000:])
+        assert resp.text == "kept %s pid=%d body=body-%s\n" % (n, pid, n), \
+            (i, resp.text)
+    log = one.wait_log(mark, "emb-keep " + nonces[-1], 5)
+    where = re.escape(script_path(one, "/m_emb/emb_keep.py"))
+    for n in nonces:
+        assert re.search(r"stderr from %s: emb-keep %s" % (where, n), log), n
+    assert pid_of(one) == pid, "the process changed: test not valid"
+
+
+def test_threads_of_one_script_write_one_response_whole(one):
+    """Eight threads of one script print 1,000 lines each at once: every
+    line arrives whole, the process lives on.  (The stream operations of
+    one request ran the output path from several threads at once:
+    truncated responses, and the httpd child died.)"""
+    pid = pid_of(one)
+    mark = one.log_mark()
+    for _ in range(3):
+        res = probe.stream_request(one, "GET", "/m_emb/emb_threads.py",
+                                   timeout=60)
+        assert res.status == 200, (res, probe.crash_lines(
+            one.log_since(mark)))
+        lines = res.text.splitlines()
+        assert lines[-1] == "all done", lines[-3:]
+        expect = sorted("thread %d line %04d" % (n, i) for n in range(8)
+                        for i in range(1000))
+        assert sorted(lines[:-1]) == expect
+    assert not probe.crash_lines(one.log_since(mark))
+    assert pid_of(one) == pid, "the httpd child was replaced"
+    log = one.wait_log(mark, "emb-threads stderr 7 900", 5)
+    assert log.count("emb-threads stderr 7 900") == 3
+
+
+def test_thread_left_running_reaches_no_later_request(one, mpm):
+    """A daemon thread a script leaves running writes for 3 s through
+    print(), a stdout it kept and stderr, and swallows SystemExit.  A
+    process's exit would have ended it: it gets SystemExit, the runner
+    logs it, and from the end of its request on it reaches no other
+    request's response or stderr (prefork: the child also retires)."""
+    pid = pid_of(one)
+    mark = one.log_mark()
+    resp = one.get("/m_emb/emb_leftover.py")
+    assert resp.status == 200 and resp.text.startswith("answered"), resp
+    path = re.escape(script_path(one, "/m_emb/emb_leftover.py"))
+    text = assert_log(one, mark, r"PYCGI0510: script %s left 1 thread" % path)
+    bodies = []
+    for _ in range(10):
+        r = one.get("/m_emb/emb_pid.py")
+        assert r.status == 200, r
+        bodies.append(r.text)
+        time.sleep(0.05)
+    assert not any("LEFTOVER" in b for b in bodies), bodies
+    if mpm == "prefork":
+        assert "retiring this process" in text, text[-2000:]
+        assert probe.wait_for(lambda: pid_of(one) != pid, 10), \
+            "the child did not retire"
+    else:
+        assert "cannot retire" in text, text[-2000:]
+        state = get_json(one, "/m_emb/emb_leftover.py?state")
+        assert state["pid"] == pid
+        seen = state["seen"]
+        assert seen["exits"] >= 1 and seen["refused"] > 0, state
+        # Only what it wrote while its own request ran went through.
+        assert seen["ok"] <= 3, state
+    time.sleep(0.3)
+    # Between requests the interpreter's own sys.stderr (the error log,
+    # untagged) is what it finds; never another request's stderr.
+    assert not re.search(r"stderr from (?!%s).*LEFTOVER" % path,
+                         one.log_since(mark))
