@@ -78,11 +78,6 @@ def enable_faulthandler():
     faulthandler.enable(file=2, all_threads=True)
 
 
-def preload(names):
-    for name in names:
-        __import__(name)
-
-
 _ModuleType = type(sys)
 _environ = os.environ
 # os.environb is a second view of the same dict (os.py builds it on
@@ -92,11 +87,27 @@ _environb = os.environb
 _modules = sys.modules
 
 
+class _Run:
+    """One script's run, from begin() to end()."""
+    __slots__ = ('path', 'ent', 'cwd', 'saved', 'stdout', 'stderr', 'out',
+                 'g')
+
+    def __init__(self, path, ent, cwd, saved, stdout, stderr, out, g):
+        self.path = path
+        self.ent = ent              # the code cache entry
+        self.cwd = cwd
+        self.saved = saved          # what end() puts back
+        self.stdout = stdout
+        self.stderr = stderr
+        self.out = out              # the raw stdout stream
+        self.g = g                  # the script's globals
+
+
 def begin(path, key, environ, argv, cwd, stdin, stdout, stderr, out):
     """Make the interpreter look like a fresh CGI process for `path`
     (the C side has made `cwd` the working directory already).
     stdin/stdout/stderr are the text streams, `out` the raw stdout
-    stream.  Returns the state execute() and end() need."""
+    stream.  Returns the _Run execute() and end() take."""
     ent = _entry(path, key)
     saved = (_environ._data, sys.argv, sys.stdin, sys.stdout, sys.stderr,
              _modules.get('__main__'), sys.excepthook, len(_modules))
@@ -110,14 +121,15 @@ def begin(path, key, environ, argv, cwd, stdin, stdout, stderr, out):
     g.update(ent[2])
     g['__annotations__'] = {}
     _modules['__main__'] = main
-    return (path, ent, cwd, saved, stdout, stderr, out, g)
+    return _Run(path, ent, cwd, saved, stdout, stderr, out, g)
 
 
 def execute(req):
     """Run the script.  Returns True if the runner's final flushes went
     through cleanly (the streams may then serve the next request).  An
     uncaught exception's traceback goes to stderr, i.e. the error log."""
-    path, ent, cwd, saved, stdout, stderr, out, g = req
+    path, ent, saved, g = req.path, req.ent, req.saved, req.g
+    stdout, stderr, out = req.stdout, req.stderr, req.out
     clean = True
     status = 0
     try:
@@ -186,7 +198,7 @@ def end(req):
     """Put back what begin() changed.  Returns a number for the runner:
     bit 0, the script may have started child processes (to reap); the
     bits above, how many threads it left running."""
-    cwd, saved, g = req[2], req[3], req[7]
+    cwd, saved, g = req.cwd, req.saved, req.g
     (_environ._data, sys.argv, sys.stdin, sys.stdout, sys.stderr, main,
      sys.excepthook, nmods) = saved
     _environb._data = _environ._data

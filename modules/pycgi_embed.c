@@ -526,7 +526,7 @@ int pycgi_embed_run(request_rec *r, int nph, apr_interval_time_t timeout)
     char **envp = pycgi_embed_envp(r);
     const char **argv;
     char *cwd;
-    int argc, gil, failed;
+    int argc, failed;
     apr_size_t n;
 
     argv = pycgi_env_argv(r, r->pool, &argc);
@@ -544,9 +544,9 @@ int pycgi_embed_run(request_rec *r, int nph, apr_interval_time_t timeout)
     req->timeout = timeout;
     req->deadline = apr_time_now() + timeout;
 
-    gil = pycgi_interp_enter();
+    pycgi_interp_enter();
     failed = pycgi_embed_python(req, envp, argv, argc, cwd);
-    pycgi_interp_leave(gil);
+    pycgi_interp_leave();
     if (req->forked) {
         pycgi_embed_reap(r);
     }

@@ -26,6 +26,16 @@
 #define PYCGI_HARD_GRACE   apr_time_from_sec(5)
 #define PYCGI_REFIRE       apr_time_from_sec(1)
 
+/* Per-process counters, copied to this child's status slot. */
+typedef struct {
+    apr_uint64_t requests;      /* embedded requests run */
+    apr_uint64_t timeouts;      /* scripts stopped by CGIScriptTimeout */
+    apr_uint64_t lookups;       /* code cache lookups */
+    apr_uint64_t cache_hits;
+    apr_uint64_t cache_misses;
+    apr_uint64_t stdio_builds;  /* std text streams built (not reused) */
+} pycgi_interp_stats;
+
 /* Process-lifetime state: created in child_init from the child pool. */
 static struct {
     int ready;
@@ -50,17 +60,11 @@ static struct {
     pid_t adopted[PYCGI_MAX_ADOPTED];
     int nadopted;
     int threaded;                   /* MPM runs threads in a child */
-    unsigned gen;                   /* interpreter generation */
 } pycgi_interp;
 
 int pycgi_interp_ready(void)
 {
     return pycgi_interp.ready;
-}
-
-const pycgi_interp_stats *pycgi_interp_get_stats(void)
-{
-    return &pycgi_interp.stats;
 }
 
 const char *pycgi_interp_pyerr(apr_pool_t *p)
@@ -304,29 +308,25 @@ void pycgi_interp_child_init(apr_pool_t *p, server_rec *s)
 
 /* Each httpd thread keeps its Python thread state from one embedded
  * request to the next (creating and destroying one per request costs
- * more than the script under event).  `pycgi_interp.gen` changes when
- * the interpreter is recycled, which destroys every thread state. */
+ * more than the script under event).  The interpreter lives as long as
+ * the process, and so do they. */
 static __thread PyThreadState *pycgi_tstate;
-static __thread unsigned pycgi_tstate_gen;
 
-int pycgi_interp_enter(void)
+void pycgi_interp_enter(void)
 {
     apr_thread_mutex_lock(pycgi_interp.lock);
-    if (pycgi_tstate && pycgi_tstate_gen == pycgi_interp.gen) {
+    if (pycgi_tstate) {
         PyEval_RestoreThread(pycgi_tstate);
     }
     else {
         /* Never balanced by PyGILState_Release: the state is kept. */
         PyGILState_Ensure();
         pycgi_tstate = PyThreadState_Get();
-        pycgi_tstate_gen = pycgi_interp.gen;
     }
-    return 0;
 }
 
-void pycgi_interp_leave(int gilstate)
+void pycgi_interp_leave(void)
 {
-    (void)gilstate;
     pycgi_tstate = PyEval_SaveThread();
     apr_thread_mutex_unlock(pycgi_interp.lock);
 }
@@ -334,11 +334,6 @@ void pycgi_interp_leave(int gilstate)
 void *pycgi_interp_boot(void)
 {
     return pycgi_interp.boot;
-}
-
-void pycgi_interp_set_current(const char *script)
-{
-    pycgi_interp.stats.current = script;
 }
 
 void pycgi_interp_arm(pycgi_embed_req *req, apr_time_t deadline)

@@ -34,27 +34,13 @@ const char *pycgi_interp_pyerr(apr_pool_t *p);
 /* Python is up in this process (embedded requests can run). */
 int pycgi_interp_ready(void);
 
-/* Per-process counters for the status page. */
-typedef struct {
-    apr_uint64_t requests;      /* embedded requests run */
-    apr_uint64_t timeouts;      /* scripts stopped by CGIScriptTimeout */
-    apr_uint64_t lookups;       /* code cache lookups */
-    apr_uint64_t cache_hits;
-    apr_uint64_t cache_misses;
-    apr_uint64_t stdio_builds;  /* std text streams built (not reused) */
-    const char *current;        /* script running now, or NULL */
-} pycgi_interp_stats;
-
-const pycgi_interp_stats *pycgi_interp_get_stats(void);
-
 /* --- for the embedded runner (pycgi_embed.c) --- */
 struct pycgi_embed_req;
 
 /* Take this process's embedded-request lock, then the GIL (with this
- * thread's own, kept, Python thread state).  The value returned is for
- * pycgi_interp_leave(). */
-int pycgi_interp_enter(void);
-void pycgi_interp_leave(int gilstate);
+ * thread's own, kept, Python thread state); leave releases both. */
+void pycgi_interp_enter(void);
+void pycgi_interp_leave(void);
 
 /* The _pycgi_boot module (borrowed; GIL held). */
 void *pycgi_interp_boot(void);
@@ -76,7 +62,6 @@ void pycgi_interp_adopt(pid_t pid);
 /* Count one embedded request (GIL held; `started`: the script's code
  * was looked up); retires the process after PyCGIMaxRequests. */
 void pycgi_interp_count(request_rec *r, int started, int timed_out);
-void pycgi_interp_set_current(const char *script);
 
 /* Something a script did outlives it in this process (`why`, from the
  * request pool): logged; under prefork the child retires after this

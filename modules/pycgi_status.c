@@ -37,13 +37,12 @@ static apr_status_t pycgi_status_forget(void *unused)
 
 apr_status_t pycgi_status_post_config(apr_pool_t *pconf, server_rec *s)
 {
-    int daemons = 0, threads = 0;
+    int daemons = 0;
     apr_size_t size;
     apr_status_t rv;
 
     /* One slot per possible child process (a threaded child is one). */
     ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &daemons);
-    ap_mpm_query(AP_MPMQ_HARD_LIMIT_THREADS, &threads);
     if (daemons <= 0) {
         daemons = 256;
     }
@@ -63,15 +62,13 @@ apr_status_t pycgi_status_post_config(apr_pool_t *pconf, server_rec *s)
     pycgi_status_slots = (pycgi_status_slot *)(pycgi_status_hdr + 1);
     apr_pool_cleanup_register(pconf, NULL, pycgi_status_forget,
                               apr_pool_cleanup_null);
-    (void)threads;
     return APR_SUCCESS;
 }
 
-void pycgi_status_child_init(apr_pool_t *pchild)
+void pycgi_status_child_init(void)
 {
     apr_uint32_t me = (apr_uint32_t)getpid(), i;
 
-    (void)pchild;
     if (!pycgi_status_hdr) {
         return;
     }

@@ -39,7 +39,7 @@ typedef struct {
 } pycgi_status_slot;
 
 apr_status_t pycgi_status_post_config(apr_pool_t *pconf, server_rec *s);
-void pycgi_status_child_init(apr_pool_t *pchild);
+void pycgi_status_child_init(void);
 
 /* This child's slot, or NULL (no segment, or no free slot). */
 pycgi_status_slot *pycgi_status_slot_mine(void);
