@@ -36,13 +36,16 @@ static apr_status_t pycgi_exec_child_sigmask(void *data)
 
 apr_status_t pycgi_exec_spawn(request_rec *r, apr_pool_t *p,
                               const char *command, const char **argv,
-                              apr_cmdtype_e type, int pipe_in, int pipe_err,
-                              apr_proc_t **proc)
+                              char **envp, apr_cmdtype_e type, int pipe_in,
+                              int pipe_err, apr_proc_t **proc)
 {
     core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
     apr_procattr_t *attr;
     apr_status_t rv;
-    char **envp = pycgi_env_envp(r, p);
+
+    if (!envp) {
+        envp = pycgi_env_envp(r, p);
+    }
 
     *proc = apr_pcalloc(p, sizeof(apr_proc_t));
     if ((rv = apr_procattr_create(&attr, p)) != APR_SUCCESS
@@ -105,7 +108,8 @@ int pycgi_exec_run(request_rec *r, int nph, apr_interval_time_t timeout)
     int argc;
 
     argv = pycgi_env_argv(r, p, &argc);
-    rv = pycgi_exec_spawn(r, p, r->filename, argv, APR_PROGRAM, 1, 1, &proc);
+    rv = pycgi_exec_spawn(r, p, r->filename, argv, NULL, APR_PROGRAM, 1, 1,
+                          &proc);
     if (rv != APR_SUCCESS) {
         return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, rv,
                                      PYCGI_LOGNO(0102),
