@@ -117,6 +117,6 @@ int pycgi_exec_run(request_rec *r, int nph, apr_interval_time_t timeout)
     }
     /* The child is the request pool's: reaped (and, after a timeout,
      * killed) when the pool goes. */
-    return pycgi_pipe_serve(r, nph, timeout, proc->in, proc->out, proc->err,
-                            NULL);
+    return pycgi_pipe_serve_child(r, nph, timeout, proc->in, proc->out,
+                                  proc->err, proc->pid, NULL);
 }
