@@ -195,9 +195,10 @@ def execute(req):
 
 
 def end(req):
-    """Put back what begin() changed.  Returns a number for the runner:
-    bit 0, the script may have started child processes (to reap); the
-    bits above, how many threads it left running."""
+    """Put back what begin() changed.  Returns, for the runner: a number
+    (bit 0: the script may have started child processes; the bits
+    above: how many threads it left running) and the pids of the
+    processes it started that were seen (both to reap)."""
     cwd, saved, g = req.cwd, req.saved, req.g
     (_environ._data, sys.argv, sys.stdin, sys.stdout, sys.stderr, main,
      sys.excepthook, nmods) = saved
@@ -212,10 +213,14 @@ def end(req):
     # embedded script sets its own, and httpd never relies on it.
     forked = _forked[0]
     _forked[0] = False
+    pids = ()
+    if _pids:
+        pids = tuple(_pids)
+        del _pids[:]
     left = 0
     if _started or _orphans:
         left = _orphan_threads()
-    return (1 if forked else 0) | (left << 1)
+    return ((1 if forked else 0) | (left << 1), pids)
 
 
 # Threads a script starts.  python3 waits for the non-daemon ones when
@@ -287,31 +292,57 @@ def install_compat(sources, first):
     ns['install'](sources, first)
 
 
-# Did the script start processes?  os.fork() and friends run the
-# at-fork hooks; subprocess and posix_spawn do not, so they are wrapped.
+# Did the script start processes, and which?  The runner reaps them
+# whichever thread started them (a CGI process's children would go to
+# init).  os.fork() and friends run the at-fork hooks (a fork made in C
+# is seen only that way: the runner then looks at its own thread's
+# children); subprocess and posix_spawn do not.  So the Python calls
+# are wrapped, and keep the pids they return.
 _forked = [False]
+_pids = []
 
 
 def _note_fork():
     _forked[0] = True
 
 
-def _noting(func):
+def _keep_pid(pid):
+    if pid and os.getpid() == _server_pid and pid not in _pids:
+        _pids.append(pid)
+
+
+def _noting(func, pid_of=lambda res: res):
     def wrapper(*args, **kwargs):
         _forked[0] = True
-        return func(*args, **kwargs)
+        res = func(*args, **kwargs)
+        _keep_pid(pid_of(res))
+        return res
     wrapper.__name__ = func.__name__
     wrapper.__doc__ = func.__doc__
     wrapper.__wrapped__ = func
     return wrapper
 
 
+def _noting_popen(func):
+    def _execute_child(self, *args, **kwargs):
+        _forked[0] = True
+        try:
+            return func(self, *args, **kwargs)
+        finally:
+            _keep_pid(getattr(self, 'pid', None))
+    _execute_child.__wrapped__ = func
+    return _execute_child
+
+
 os.register_at_fork(after_in_parent=_note_fork)
-for _name in ('posix_spawn', 'posix_spawnp'):
+for _name in ('fork', 'posix_spawn', 'posix_spawnp'):
     if hasattr(os, _name):
         setattr(os, _name, _noting(getattr(os, _name)))
+if hasattr(os, 'forkpty'):
+    os.forkpty = _noting(os.forkpty, lambda res: res[0])
 import subprocess  # noqa: E402  (patched once, for every script)
-subprocess.Popen._execute_child = _noting(subprocess.Popen._execute_child)
+subprocess.Popen._execute_child = _noting_popen(
+    subprocess.Popen._execute_child)
 
 import threading  # noqa: E402
 _thread_start = threading.Thread.start

@@ -102,6 +102,24 @@ static void pycgi_embed_reap(request_rec *r)
     }
 }
 
+/* The processes the script started that Python saw (their pids, from
+ * any of its threads): reaped now if they have ended, else handed to
+ * the watchdog.  GIL held; waitpid(WNOHANG) does not block. */
+static void pycgi_embed_reap_pids(PyObject *pids)
+{
+    Py_ssize_t i;
+
+    for (i = 0; i < PyTuple_GET_SIZE(pids); i++) {
+        long pid = PyLong_AsLong(PyTuple_GET_ITEM(pids, i));
+        int status;
+
+        if (pid > 0 && waitpid((pid_t)pid, &status, WNOHANG) == 0) {
+            pycgi_interp_adopt((pid_t)pid);
+        }
+    }
+    PyErr_Clear();
+}
+
 void pycgi_embed_child_init(apr_pool_t *pchild)
 {
     apr_pool_t *keys;
@@ -345,9 +363,9 @@ static void pycgi_embed_log_pyerr(request_rec *r, const char *what)
     Py_END_ALLOW_THREADS
 }
 
-/* What pycgi_boot.end() returns: bit 0, the script started processes;
- * the bits above PYCGI_END_THREADS_SHIFT, how many threads it left
- * running. */
+/* What pycgi_boot.end() returns: (flags, pids).  Bit 0 of flags, the
+ * script started processes; the bits above PYCGI_END_THREADS_SHIFT,
+ * how many threads it left running. */
 #define PYCGI_END_FORKED 1
 #define PYCGI_END_THREADS_SHIFT 1
 
@@ -469,10 +487,17 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
             clean = 0;
         }
         else {
-            long left = PyLong_AsLong(res);
+            long flags = 0;
+            PyObject *pids = NULL;
 
-            req->forked = left > 0 && (left & PYCGI_END_FORKED);
-            threads = left > 0 ? (int)(left >> PYCGI_END_THREADS_SHIFT) : 0;
+            if (!PyArg_ParseTuple(res, "lO", &flags, &pids)) {
+                PyErr_Clear();
+            }
+            req->forked = flags > 0 && (flags & PYCGI_END_FORKED);
+            threads = flags > 0 ? (int)(flags >> PYCGI_END_THREADS_SHIFT) : 0;
+            if (pids && PyTuple_Check(pids)) {
+                pycgi_embed_reap_pids(pids);
+            }
         }
         Py_XDECREF(res);
         if (pycgi_embed_base_environ) {

@@ -1334,3 +1334,18 @@ def test_thread_left_running_reaches_no_later_request(one, mpm):
     # untagged) is what it finds; never another request's stderr.
     assert not re.search(r"stderr from (?!%s).*LEFTOVER" % path,
                          one.log_since(mark))
+
+
+def test_processes_a_thread_started_are_reaped(one):
+    """A script's thread forks and starts a subprocess it never waits
+    for: both are reaped (a CGI process's children go to init); none is
+    left a zombie of the httpd child.  (Only the children of the
+    runner's own thread were looked for.)"""
+    mark = one.log_mark()
+    for _ in range(3):
+        resp = one.get("/m_emb/emb_fork_thread.py")
+        assert resp.status == 200 and resp.text.startswith("spawned"), resp
+    gone = probe.wait_for(lambda: not probe.zombies_of_httpd(one), 4)
+    assert gone, "zombies: %s" % probe.zombies_of_httpd(one)
+    assert not probe.rogue_httpds(one)
+    assert not probe.crash_lines(one.log_since(mark))
