@@ -109,6 +109,7 @@ def begin(path, key, environ, argv, cwd, stdin, stdout, stderr, out):
     stdin/stdout/stderr are the text streams, `out` the raw stdout
     stream.  Returns the _Run execute() and end() take."""
     ent = _entry(path, key)
+    _runner[0] = _thread.get_ident()
     saved = (_environ._data, sys.argv, sys.stdin, sys.stdout, sys.stderr,
              _modules.get('__main__'), sys.excepthook, len(_modules))
     _environ._data = _environb._data = environ
@@ -198,7 +199,8 @@ def end(req):
     """Put back what begin() changed.  Returns, for the runner: a number
     (bit 0: the script may have started child processes; the bits
     above: how many threads it left running) and the pids of the
-    processes it started that were seen (both to reap)."""
+    processes it started that were seen (both to reap); and what of the
+    process state it changed could not be put back ('' if nothing)."""
     cwd, saved, g = req.cwd, req.saved, req.g
     (_environ._data, sys.argv, sys.stdin, sys.stdout, sys.stderr, main,
      sys.excepthook, nmods) = saved
@@ -220,7 +222,8 @@ def end(req):
     left = 0
     if _started or _orphans:
         left = _orphan_threads()
-    return ((1 if forked else 0) | (left << 1), pids)
+    lost = _undo_process_state() if _undo else ''
+    return ((1 if forked else 0) | (left << 1), pids, lost)
 
 
 # Threads a script starts.  python3 waits for the non-daemon ones when
@@ -334,7 +337,8 @@ def _noting_popen(func):
     return _execute_child
 
 
-os.register_at_fork(after_in_parent=_note_fork)
+os.register_at_fork(after_in_parent=_note_fork,
+                    after_in_child=_pycgi.forked_child)
 for _name in ('fork', 'posix_spawn', 'posix_spawnp'):
     if hasattr(os, _name):
         setattr(os, _name, _noting(getattr(os, _name)))
@@ -343,6 +347,123 @@ if hasattr(os, 'forkpty'):
 import subprocess  # noqa: E402  (patched once, for every script)
 subprocess.Popen._execute_child = _noting_popen(
     subprocess.Popen._execute_child)
+
+# Process state a CGI process takes with it when it exits: signal
+# dispositions, alarms, the umask, resource limits, the runner thread's
+# signal mask.  The Python calls that change it note how it was, and
+# end() puts it back.  (A C extension changing it is not seen.)
+import signal  # noqa: E402
+import resource  # noqa: E402
+import _thread  # noqa: E402
+
+_undo = {}              # what -> how to put it back, in order of change
+_runner = [None]        # ident of the thread running the script
+
+
+def _noting_state(key, undo_factory):
+    # First change of `key` in this request: keep how to undo it.
+    if key not in _undo and os.getpid() == _server_pid:
+        _undo[key] = undo_factory()
+
+
+def _undo_process_state():
+    lost = []
+    for key, undo in reversed(list(_undo.items())):
+        try:
+            undo()
+        except Exception:
+            lost.append(key if isinstance(key, str) else
+                        '%s %s' % key)
+    _undo.clear()
+    _pycgi.restore_signals()
+    return ' '.join(lost)
+
+
+_real_signal = signal.signal
+
+
+def _signal(signalnum, handler):
+    def saving():
+        _pycgi.save_signal(signalnum)
+        old = signal.getsignal(signalnum)
+        # Python's own view first; restore_signals() then puts back what
+        # the kernel had (also a handler httpd installed).
+        return lambda: old is not None and _real_signal(signalnum, old)
+    _noting_state(('signal', int(signalnum)), saving)
+    return _real_signal(signalnum, handler)
+
+
+_signal.__doc__ = _real_signal.__doc__
+signal.signal = _signal
+
+_real_setitimer = signal.setitimer
+
+
+def _setitimer(which, *args):
+    _noting_state(('itimer', which),
+                  lambda: lambda: _real_setitimer(which, 0))
+    return _real_setitimer(which, *args)
+
+
+_setitimer.__doc__ = _real_setitimer.__doc__
+signal.setitimer = _setitimer
+
+_real_alarm = signal.alarm
+
+
+def _alarm(seconds):
+    _noting_state(('itimer', signal.ITIMER_REAL),
+                  lambda: lambda: _real_setitimer(signal.ITIMER_REAL, 0))
+    return _real_alarm(seconds)
+
+
+_alarm.__doc__ = _real_alarm.__doc__
+signal.alarm = _alarm
+
+_real_sigmask = signal.pthread_sigmask
+
+
+def _pthread_sigmask(how, mask):
+    # Only the runner thread's own mask is the process's business (other
+    # threads' die with them).
+    if _thread.get_ident() == _runner[0]:
+        def saving():
+            old = _real_sigmask(signal.SIG_BLOCK, [])
+            return lambda: _real_sigmask(signal.SIG_SETMASK, old)
+        _noting_state('sigmask', saving)
+    return _real_sigmask(how, mask)
+
+
+_pthread_sigmask.__doc__ = _real_sigmask.__doc__
+signal.pthread_sigmask = _pthread_sigmask
+
+_real_umask = os.umask
+
+
+def _umask(mask):
+    old = _real_umask(mask)
+    _noting_state('umask', lambda: lambda: _real_umask(old))
+    return old
+
+
+_umask.__doc__ = _real_umask.__doc__
+os.umask = _umask
+
+_real_setrlimit = resource.setrlimit
+
+
+def _setrlimit(res, limits):
+    def saving():
+        old = resource.getrlimit(res)
+        return lambda: _real_setrlimit(res, old)
+    names = [n for n in dir(resource) if n.startswith('RLIMIT_')
+             and getattr(resource, n) == res]
+    _noting_state(names[0] if names else 'RLIMIT %d' % res, saving)
+    return _real_setrlimit(res, limits)
+
+
+_setrlimit.__doc__ = _real_setrlimit.__doc__
+resource.setrlimit = _setrlimit
 
 import threading  # noqa: E402
 _thread_start = threading.Thread.start

@@ -363,7 +363,7 @@ static void pycgi_embed_log_pyerr(request_rec *r, const char *what)
     Py_END_ALLOW_THREADS
 }
 
-/* What pycgi_boot.end() returns: (flags, pids).  Bit 0 of flags, the
+/* What pycgi_boot.end() returns: (flags, pids, lost state).  Bit 0 of flags, the
  * script started processes; the bits above PYCGI_END_THREADS_SHIFT,
  * how many threads it left running. */
 #define PYCGI_END_FORKED 1
@@ -427,6 +427,7 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
     request_rec *r = req->r;
     PyObject *env, *pyargv, *text[3], *out, *ctx = NULL, *res;
     int failed = 0, clean = 0, started = 0, threads = 0;
+    const char *lost_state = NULL;
     char here[PATH_MAX];
 
     /* The script's directory; getcwd() is cheaper than chdir(), and
@@ -489,9 +490,13 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
         else {
             long flags = 0;
             PyObject *pids = NULL;
+            const char *lost = NULL;
 
-            if (!PyArg_ParseTuple(res, "lO", &flags, &pids)) {
+            if (!PyArg_ParseTuple(res, "lOz", &flags, &pids, &lost)) {
                 PyErr_Clear();
+            }
+            if (lost && *lost) {
+                lost_state = apr_pstrdup(r->pool, lost);
             }
             req->forked = flags > 0 && (flags & PYCGI_END_FORKED);
             threads = flags > 0 ? (int)(flags >> PYCGI_END_THREADS_SHIFT) : 0;
@@ -516,6 +521,11 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
         pycgi_interp_retire(r, apr_psprintf(r->pool, "script %s left %d "
                             "thread(s) running (SystemExit raised in them; "
                             "they reach no request)", r->filename, threads));
+    }
+    if (lost_state) {
+        pycgi_interp_retire(r, apr_psprintf(r->pool, "script %s changed "
+                            "process state that cannot be put back (%s)",
+                            r->filename, lost_state));
     }
     return failed ? -1 : 0;
 }

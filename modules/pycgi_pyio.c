@@ -33,6 +33,12 @@
 #include "pycgi_pyio.h"
 #include "pycgi_embed.h"
 #include "apr_thread_mutex.h"
+#include "ap_listen.h"
+#include <signal.h>
+#include <dirent.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
 
 #define PYCGI_IO_OUT 1
 #define PYCGI_IO_IN  2
@@ -68,6 +74,7 @@ static struct {
     apr_uint64_t next_gen;      /* last generation given out (GIL) */
     PyObject *orphans;          /* idents of threads earlier scripts left
                                  * running (a set), or NULL (GIL) */
+    int forked;                 /* this is a process a script forked */
 } pycgi_io;
 
 static void pycgi_stream_closed_error(void)
@@ -131,7 +138,9 @@ static int pycgi_stream_do(pycgi_stream *s, int op, char *buf,
     unsigned long tid = PyThread_get_thread_ident();
     pycgi_embed_req *req = NULL;
 
-    if (pycgi_thread_orphaned(tid)) {
+    /* A forked copy never reaches the request: the connection is the
+     * parent's, and the lock may have been copied held. */
+    if (pycgi_io.forked || pycgi_thread_orphaned(tid)) {
         pycgi_stream_closed_error();
         return 0;
     }
@@ -777,6 +786,12 @@ static PyObject *pycgi_mod_wait(PyObject *self, PyObject *arg)
         return NULL;
     }
     want = (apr_interval_time_t)(secs * APR_USEC_PER_SEC);
+    if (pycgi_io.forked) {
+        Py_BEGIN_ALLOW_THREADS
+        apr_sleep(want);
+        Py_END_ALLOW_THREADS
+        Py_RETURN_TRUE;
+    }
     orphan = pycgi_thread_orphaned(PyThread_get_thread_ident());
     Py_BEGIN_ALLOW_THREADS
     apr_thread_mutex_lock(pycgi_io.lock);
@@ -849,6 +864,101 @@ static PyObject *pycgi_mod_orphans(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* Signal dispositions a script changed, as the kernel had them before
+ * (a handler httpd installed is not Python's to put back).  Saved and
+ * restored by the runner's thread (GIL held). */
+static struct sigaction pycgi_sig_saved[NSIG];
+static char pycgi_sig_is_saved[NSIG];
+
+/* _pycgi.save_signal(signum): before a script changes it. */
+static PyObject *pycgi_mod_save_signal(PyObject *self, PyObject *arg)
+{
+    long sig = PyLong_AsLong(arg);
+
+    (void)self;
+    if (sig == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (sig > 0 && sig < NSIG && !pycgi_sig_is_saved[sig]
+        && sigaction((int)sig, NULL, &pycgi_sig_saved[sig]) == 0) {
+        pycgi_sig_is_saved[sig] = 1;
+    }
+    Py_RETURN_NONE;
+}
+
+/* _pycgi.restore_signals(): put every saved disposition back. */
+static PyObject *pycgi_mod_restore_signals(PyObject *self, PyObject *unused)
+{
+    int sig;
+
+    (void)self; (void)unused;
+    for (sig = 1; sig < NSIG; sig++) {
+        if (pycgi_sig_is_saved[sig]) {
+            sigaction(sig, &pycgi_sig_saved[sig], NULL);
+            pycgi_sig_is_saved[sig] = 0;
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+/* Is `port` one httpd listens on? */
+static int pycgi_listen_port(apr_port_t port)
+{
+    ap_listen_rec *lr;
+
+    for (lr = ap_listeners; lr; lr = lr->next) {
+        if (lr->bind_addr && lr->bind_addr->port == port) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* _pycgi.forked_child(): runs first in a process a script forked (an
+ * at-fork hook).  A CGI process's child holds only the script's
+ * descriptors; this one has httpd's: its listening sockets (it could
+ * accept clients) and the connections of every client of the process.
+ * Those -- every TCP socket whose local port is one httpd listens on
+ * -- are closed here; what the script opened itself stays.  Its std
+ * streams reach no request (pycgi_stream_do). */
+static PyObject *pycgi_mod_forked_child(PyObject *self, PyObject *unused)
+{
+    DIR *d;
+    struct dirent *e;
+
+    (void)self; (void)unused;
+    pycgi_io.forked = 1;
+    pycgi_io.req = NULL;
+    pycgi_io.gen = 0;
+    if (!(d = opendir("/proc/self/fd"))) {
+        Py_RETURN_NONE;
+    }
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        struct stat st;
+        apr_port_t port = 0;
+
+        if (fd < 3 || fd == dirfd(d) || fstat(fd, &st) < 0
+            || !S_ISSOCK(st.st_mode)
+            || getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+            continue;
+        }
+        if (ss.ss_family == AF_INET) {
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        }
+        else if (ss.ss_family == AF_INET6) {
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+        if (port && pycgi_listen_port(port)) {
+            close(fd);
+        }
+    }
+    closedir(d);
+    Py_RETURN_NONE;
+}
+
 /* _pycgi.code_miss(): the runner compiled (or recompiled) a script. */
 static PyObject *pycgi_mod_code_miss(PyObject *self, PyObject *unused)
 {
@@ -868,6 +978,12 @@ static PyMethodDef pycgi_mod_methods[] = {
      "Sleep, returning False if the script's timeout came first."},
     {"ending", pycgi_mod_ending, METH_NOARGS,
      "The script has returned: the next flushes are the runner's."},
+    {"forked_child", pycgi_mod_forked_child, METH_NOARGS,
+     "In a process a script forked: let go of httpd's sockets."},
+    {"save_signal", pycgi_mod_save_signal, METH_O,
+     "Keep a signal's disposition before a script changes it."},
+    {"restore_signals", pycgi_mod_restore_signals, METH_NOARGS,
+     "Put back the dispositions save_signal() kept."},
     {"orphans", pycgi_mod_orphans, METH_O,
      "Threads scripts left running: stopped, and cut off from requests."},
     {"code_miss", pycgi_mod_code_miss, METH_NOARGS,

@@ -1349,3 +1349,45 @@ def test_processes_a_thread_started_are_reaped(one):
     assert gone, "zombies: %s" % probe.zombies_of_httpd(one)
     assert not probe.rogue_httpds(one)
     assert not probe.crash_lines(one.log_since(mark))
+
+
+def test_process_state_a_script_changed_is_put_back(one, mpm):
+    """Signal dispositions (SIGPIPE to default, SIGTERM ignored, a
+    SIGALRM handler), a pending alarm, the umask, a lowered soft
+    RLIMIT_NOFILE and the signal mask die with a CGI process: the next
+    script in the same httpd child finds them as before.  RLIMIT_CORE
+    lowered for good cannot be put back: the child retires (prefork)."""
+    before = get_json(one, "/m_emb/emb_procstate.py?look")
+    mark = one.log_mark()
+    changed = get_json(one, "/m_emb/emb_procstate.py?change")
+    assert changed["pid"] == before["pid"]
+    if mpm == "prefork":
+        # The script runs in the process's main thread: all of it took.
+        assert not changed["errors"], changed
+        assert changed["sig"]["PIPE"] != before["sig"]["PIPE"]
+        assert changed["umask"] == 0o077 and changed["itimer"]
+    after = get_json(one, "/m_emb/emb_procstate.py?look")
+    path = re.escape(script_path(one, "/m_emb/emb_procstate.py"))
+    if mpm == "prefork" and before["core"] != [0, 0]:
+        # A hard limit lowered cannot be raised again by www-data.
+        assert_log(one, mark, r"PYCGI0510: script %s .*RLIMIT_CORE" % path)
+        assert probe.wait_for(lambda: pid_of(one) != before["pid"], 10)
+        return
+    assert after["pid"] == before["pid"]
+    # Fixed module bug (regression guard, issue 13): they outlived the
+    # script (prefork: children then died of SIGPIPE, ignored SIGTERM)
+    for key in ("sig", "itimer", "umask", "nofile", "blocked"):
+        assert after[key] == before[key], (key, before[key], after[key])
+
+
+def test_forked_child_holds_no_server_socket_and_reaches_no_request(one):
+    """A script's os.fork() child holds none of httpd's sockets (its
+    listeners, or the connection of any client: local port = the
+    server's), keeps what the script opened itself, and cannot write
+    into the parent's request (a CGI process's child would share fd 1;
+    here it would write into the parent's connection)."""
+    for _ in range(2):
+        got = get_json(one, "/m_emb/emb_fork_fds.py")
+        assert one.port not in got["ports"], got
+        assert got["own_port"] in got["ports"], got
+        assert got["printed"] == "ValueError", got
