@@ -150,7 +150,10 @@ static apr_status_t pycgi_embed_scan(pycgi_embed_req *req, int eos)
 }
 
 /* Output resets the clock: CGIScriptTimeout is the longest silence
- * allowed, as mod_cgi applies it to reads from the script. */
+ * allowed, as mod_cgi applies it to reads from the script.  Time spent
+ * waiting on the client is not the script's silence (httpd's Timeout
+ * bounds it): the watchdog is paused meanwhile, and the clock starts
+ * afresh after. */
 static void pycgi_embed_alive(pycgi_embed_req *req)
 {
     if (!req->timed_out) {
@@ -159,12 +162,26 @@ static void pycgi_embed_alive(pycgi_embed_req *req)
     }
 }
 
+static apr_status_t pycgi_embed_write_out(pycgi_embed_req *req,
+                                          const char *data, apr_size_t len);
+
 apr_status_t pycgi_embed_write(pycgi_embed_req *req, const char *data,
                                apr_size_t len)
 {
+    apr_status_t rv;
+
+    pycgi_interp_pause(1);
+    rv = pycgi_embed_write_out(req, data, len);
+    pycgi_interp_pause(0);
+    pycgi_embed_alive(req);
+    return rv;
+}
+
+static apr_status_t pycgi_embed_write_out(pycgi_embed_req *req,
+                                          const char *data, apr_size_t len)
+{
     pycgi_output *o = req->out;
 
-    pycgi_embed_alive(req);
     if (o->state == PYCGI_OUT_HEADERS) {
         apr_size_t from = req->hlen > 2 ? req->hlen - 2 : 0;
 
@@ -202,6 +219,7 @@ apr_status_t pycgi_embed_write(pycgi_embed_req *req, const char *data,
 apr_status_t pycgi_embed_flush(pycgi_embed_req *req)
 {
     pycgi_output *o = req->out;
+    apr_status_t rv;
 
     if (o->state != PYCGI_OUT_PASS) {
         return o->state == PYCGI_OUT_DISCARD ? o->pass_rv : APR_SUCCESS;
@@ -213,15 +231,23 @@ apr_status_t pycgi_embed_flush(pycgi_embed_req *req)
     }
     APR_BRIGADE_INSERT_TAIL(req->bb, apr_bucket_flush_create(
                             req->r->connection->bucket_alloc));
-    return pycgi_output_body(o, req->bb);
+    pycgi_interp_pause(1);
+    rv = pycgi_output_body(o, req->bb);
+    pycgi_interp_pause(0);
+    pycgi_embed_alive(req);
+    return rv;
 }
 
 apr_status_t pycgi_embed_read(pycgi_embed_req *req, char *buf,
                               apr_size_t want, apr_size_t *got)
 {
     const char *data;
-    apr_status_t rv = pycgi_body_next(req->body, want, &data, got);
+    apr_status_t rv;
 
+    pycgi_interp_pause(1);
+    rv = pycgi_body_next(req->body, want, &data, got);
+    pycgi_interp_pause(0);
+    pycgi_embed_alive(req);
     if (rv == APR_SUCCESS) {
         memcpy(buf, data, *got);
     }

@@ -15,6 +15,7 @@
 #include "apr_thread_mutex.h"
 #include "apr_thread_cond.h"
 #include <signal.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
@@ -56,6 +57,7 @@ static struct {
     apr_thread_t *wd_thread;
     int wd_stop;                    /* child is exiting */
     apr_time_t wd_wake_at;          /* watchdog's next wake-up, 0 = none */
+    int wd_paused;                  /* the script waits on its client */
     int shared;                     /* Python belongs to another module */
     pid_t adopted[PYCGI_MAX_ADOPTED];
     int nadopted;
@@ -340,6 +342,7 @@ void pycgi_interp_arm(pycgi_embed_req *req, apr_time_t deadline)
 {
     apr_thread_mutex_lock(pycgi_interp.wd_lock);
     pycgi_interp.wd_req = req;
+    pycgi_interp.wd_paused = 0;
     pycgi_interp.wd_tid = PyThread_get_thread_ident();
     pycgi_interp.wd_deadline = deadline;
     pycgi_interp.wd_fired = 0;
@@ -358,6 +361,13 @@ void pycgi_interp_extend(apr_time_t deadline)
     if (pycgi_interp.wd_req && !pycgi_interp.wd_fired) {
         pycgi_interp.wd_deadline = deadline;
     }
+    apr_thread_mutex_unlock(pycgi_interp.wd_lock);
+}
+
+void pycgi_interp_pause(int paused)
+{
+    apr_thread_mutex_lock(pycgi_interp.wd_lock);
+    pycgi_interp.wd_paused += paused ? 1 : -1;
     apr_thread_mutex_unlock(pycgi_interp.wd_lock);
 }
 
@@ -410,7 +420,13 @@ void pycgi_interp_disarm(void)
  * stuck in C code and only ending the process stops it. */
 static void *APR_THREAD_FUNC pycgi_interp_watchdog(apr_thread_t *t, void *d)
 {
+    sigset_t all;
+
     (void)d;
+    /* Signals sent to the process are httpd's business: they must reach
+     * its own threads, never run (or end the process) in this one. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
     apr_thread_mutex_lock(pycgi_interp.wd_lock);
     while (!pycgi_interp.wd_stop) {
         apr_time_t now = apr_time_now();
@@ -420,7 +436,10 @@ static void *APR_THREAD_FUNC pycgi_interp_watchdog(apr_thread_t *t, void *d)
         PyGILState_STATE g;
 
         pycgi_interp_reap_adopted();
-        if (!req) {
+        if (!req || pycgi_interp.wd_paused) {
+            /* Nothing armed, or the script waits on its client (httpd's
+             * Timeout bounds that): its silence is not counted.  The
+             * runner moves the deadline when the wait is over. */
             if (pycgi_interp.nadopted) {
                 /* Look again in a second for scripts' children. */
                 pycgi_interp.wd_wake_at = now + PYCGI_REFIRE;

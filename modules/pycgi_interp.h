@@ -54,6 +54,10 @@ void pycgi_interp_arm(struct pycgi_embed_req *req, apr_time_t deadline);
 void pycgi_interp_disarm(void);
 /* Move the armed deadline later (the script wrote something). */
 void pycgi_interp_extend(apr_time_t deadline);
+/* The script waits on its client (reading the body, writing to a slow
+ * reader): no timeout fires until the matching pycgi_interp_pause(0)
+ * (nested calls count).  No GIL needed. */
+void pycgi_interp_pause(int paused);
 
 /* A child process an embedded script left running: the watchdog reaps
  * it when it ends (no GIL needed). */

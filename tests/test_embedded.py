@@ -1391,3 +1391,31 @@ def test_forked_child_holds_no_server_socket_and_reaches_no_request(one):
         assert one.port not in got["ports"], got
         assert got["own_port"] in got["ports"], got
         assert got["printed"] == "ValueError", got
+
+
+def test_trickled_body_is_not_the_scripts_silence(one):
+    """A POST whose body trickles in for 8 s, to a script with
+    CGIScriptTimeout 2 that reads it all: waiting on the client is
+    httpd's Timeout's business, not the script's silence.  The script
+    gets its whole body, answers 200, and the httpd child (serving other
+    connections) lives on.  (The watchdog raised the timeout during the
+    read and ended the whole child 5 s later.)"""
+    pid = pid_of(one)
+    body = bytes(range(256)) * 16           # 4 KiB, in 16 pieces
+
+    def trickle():
+        for i in range(0, len(body), 256):
+            time.sleep(0.5)
+            yield body[i:i + 256]
+
+    hdrs = [("Content-Type", "application/octet-stream"),
+            ("Content-Length", str(len(body)))]
+    mark = one.log_mark()
+    res = probe.stream_request(one, "POST", "/m_embt/hostile_readbody.py",
+                               headers=hdrs, body=b"", body_iter=trickle(),
+                               timeout=30)
+    assert res.status == 200 and res.complete, (res, one.log_since(mark))
+    assert res.text == "length=%d\nsha256=%s\n" % (
+        len(body), httpd_lib.sha256(body))
+    assert pid_of(one) == pid, "the httpd child was ended"
+    assert "PYCGI0504" not in one.log_since(mark)
