@@ -10,6 +10,7 @@
 #include "pycgi_env.h"
 #include "pycgi_interp.h"
 #include "pycgi_pyio.h"
+#include "pycgi_exec.h"
 #include "unixd.h"
 #include "pycgi_parse.h"
 #include <unistd.h>
@@ -580,7 +581,25 @@ static char **pycgi_embed_envp(request_rec *r)
     return ap_create_environment(r->pool, env);
 }
 
+static int pycgi_embed_run_here(request_rec *r, int nph,
+                                apr_interval_time_t timeout);
+
 int pycgi_embed_run(request_rec *r, int nph, apr_interval_time_t timeout)
+{
+    if (pycgi_interp_entered()) {
+        /* This thread runs an embedded script already, and a filter on
+         * that script's output (mod_include) asks for this one: it
+         * cannot run in the same interpreter before that one ends. */
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, PYCGI_LOGNO(0608)
+                      "%s runs exec: a sub-request of the embedded script "
+                      "running in this thread", r->filename);
+        return pycgi_exec_run(r, nph, timeout);
+    }
+    return pycgi_embed_run_here(r, nph, timeout);
+}
+
+static int pycgi_embed_run_here(request_rec *r, int nph,
+                                apr_interval_time_t timeout)
 {
     pycgi_embed_req *req = apr_pcalloc(r->pool, sizeof(*req));
     apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
@@ -605,7 +624,16 @@ int pycgi_embed_run(request_rec *r, int nph, apr_interval_time_t timeout)
     req->timeout = timeout;
     req->deadline = apr_time_now() + timeout;
 
-    pycgi_interp_enter();
+    if (pycgi_interp_enter(timeout) != APR_SUCCESS) {
+        /* Every embedded script of this process has been busy for a
+         * whole CGIScriptTimeout: perhaps the one running waits for
+         * this very request (it fetches a page of its own server). */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PYCGI_LOGNO(0609)
+                      "%s runs exec: the embedded runner of this process "
+                      "stayed busy for %" APR_TIME_T_FMT " s", r->filename,
+                      apr_time_sec(timeout));
+        return pycgi_exec_run(r, nph, timeout);
+    }
     failed = pycgi_embed_python(req, envp, argv, argc, cwd);
     pycgi_interp_leave();
     if (req->forked) {

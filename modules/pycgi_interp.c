@@ -256,7 +256,7 @@ static apr_status_t pycgi_interp_start(apr_pool_t *p, server_rec *s)
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    if (apr_thread_mutex_create(&pycgi_interp.lock, APR_THREAD_MUTEX_DEFAULT,
+    if (apr_thread_mutex_create(&pycgi_interp.lock, APR_THREAD_MUTEX_TIMED,
                                 p) != APR_SUCCESS
         || apr_thread_mutex_create(&pycgi_interp.wd_lock,
                                    APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS
@@ -313,10 +313,21 @@ void pycgi_interp_child_init(apr_pool_t *p, server_rec *s)
  * more than the script under event).  The interpreter lives as long as
  * the process, and so do they. */
 static __thread PyThreadState *pycgi_tstate;
+static __thread int pycgi_entered;      /* this thread holds the lock */
 
-void pycgi_interp_enter(void)
+int pycgi_interp_entered(void)
 {
-    apr_thread_mutex_lock(pycgi_interp.lock);
+    return pycgi_entered;
+}
+
+apr_status_t pycgi_interp_enter(apr_interval_time_t wait)
+{
+    apr_status_t rv = apr_thread_mutex_timedlock(pycgi_interp.lock, wait);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    pycgi_entered = 1;
     if (pycgi_tstate) {
         PyEval_RestoreThread(pycgi_tstate);
     }
@@ -325,10 +336,12 @@ void pycgi_interp_enter(void)
         PyGILState_Ensure();
         pycgi_tstate = PyThreadState_Get();
     }
+    return APR_SUCCESS;
 }
 
 void pycgi_interp_leave(void)
 {
+    pycgi_entered = 0;
     pycgi_tstate = PyEval_SaveThread();
     apr_thread_mutex_unlock(pycgi_interp.lock);
 }

@@ -37,10 +37,14 @@ int pycgi_interp_ready(void);
 /* --- for the embedded runner (pycgi_embed.c) --- */
 struct pycgi_embed_req;
 
-/* Take this process's embedded-request lock, then the GIL (with this
- * thread's own, kept, Python thread state); leave releases both. */
-void pycgi_interp_enter(void);
+/* Take this process's embedded-request lock, waiting at most `wait`
+ * (APR_TIMEUP then), then the GIL (with this thread's own, kept, Python
+ * thread state); leave releases both. */
+apr_status_t pycgi_interp_enter(apr_interval_time_t wait);
 void pycgi_interp_leave(void);
+/* Does this thread hold the lock already (a sub-request made while its
+ * embedded script writes, e.g. mod_include on the script's output)? */
+int pycgi_interp_entered(void);
 
 /* The _pycgi_boot module (borrowed; GIL held). */
 void *pycgi_interp_boot(void);

@@ -14,6 +14,7 @@ Directories of this module's site (all AddHandler pycgi-script):
   /m_emb, /m_emb2   PyCGIMode embedded      /m_exe   PyCGIMode exec
   /m_auto           PyCGIMode auto
   /m_embt, /m_exet  embedded / exec with CGIScriptTimeout 2
+  /m_ssi            embedded, its output through mod_include (INCLUDES)
 """
 
 import hashlib
@@ -46,6 +47,8 @@ DIRS = {
     "m_auto": "PyCGIMode auto",
     "m_embt": "PyCGIMode embedded\n    CGIScriptTimeout 2",
     "m_exet": "PyCGIMode exec\n    CGIScriptTimeout 2",
+    "m_ssi": "PyCGIMode embedded\n    Options +Includes\n"
+             "    SetOutputFilter INCLUDES\n    CGIScriptTimeout 5",
 }
 RUNNER_DIR = {"embedded": "/m_emb", "exec": "/m_exe"}
 TIMEOUT_DIR = {"embedded": "/m_embt", "exec": "/m_exet"}
@@ -1419,3 +1422,36 @@ def test_trickled_body_is_not_the_scripts_silence(one):
         len(body), httpd_lib.sha256(body))
     assert pid_of(one) == pid, "the httpd child was ended"
     assert "PYCGI0504" not in one.log_since(mark)
+
+
+def test_ssi_include_of_an_embedded_script_from_embedded_output(one):
+    """An embedded script's 20 KB of output runs through mod_include,
+    which includes another embedded script three times while the first
+    still writes: the sub-requests re-enter the runner on the same
+    thread.  They must not wait for the lock that thread holds."""
+    mark = one.log_mark()
+    res = probe.stream_request(one, "GET", "/m_ssi/emb_ssi_big.py",
+                               timeout=20)
+    assert res.status == 200 and res.complete, (res, one.log_since(mark))
+    assert res.t_end < 4, "took %.1f s" % res.t_end
+    assert res.text.count("Hello") >= 3 or \
+        res.text.count("hello") >= 3, res.text[:300]
+    assert res.text.rstrip().endswith("end")
+
+
+def test_script_fetching_its_own_server_does_not_wait_forever(one, mpm):
+    """Under event (one child, several threads) an embedded script
+    fetches /m_embt/hello.py (CGIScriptTimeout 2) of its own server over
+    HTTP: the request lands on another thread of the same child, whose
+    embedded runner is held by the waiting script.  After one
+    CGIScriptTimeout it runs exec instead (logged), and both answer.
+    (It waited for the lock until the fetch itself timed out.)"""
+    if mpm != "event":
+        pytest.skip("one prefork child serves one connection at a time")
+    mark = one.log_mark()
+    resp = one.get("/m_emb/dmn_selffetch.py?/m_embt/hello.py", timeout=30)
+    assert resp.status == 200, (resp, one.log_since(mark)[-2000:])
+    got = dict(line.split("=", 1) for line in resp.text.split())
+    assert got["status"] == "200" and got["hello"] == "True", got
+    assert float(got["seconds"]) < 5, got
+    assert_log(one, mark, r"PYCGI0609: \S*m_embt/hello\.py runs exec")
