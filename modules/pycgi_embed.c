@@ -549,6 +549,15 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
                             "thread(s) running (SystemExit raised in them; "
                             "they reach no request)", r->filename, threads));
     }
+    if (req->interrupted) {
+        /* Raised wherever the script was: inside a library, perhaps
+         * half-way through an import or holding a lock, which later
+         * scripts of this process would find broken. */
+        pycgi_interp_retire(r, apr_psprintf(r->pool, "script %s was "
+                            "interrupted by its CGIScriptTimeout (library "
+                            "state it was changing may be left broken)",
+                            r->filename));
+    }
     if (lost_state) {
         pycgi_interp_retire(r, apr_psprintf(r->pool, "script %s changed "
                             "process state that cannot be put back (%s)",

@@ -27,6 +27,8 @@ typedef struct pycgi_embed_req {
                                  * cut short (under pycgi_pyio's lock) */
     int ending;                 /* script over: flush() adds no FLUSH */
     int forked;                 /* the script started processes */
+    int interrupted;            /* the watchdog raised ScriptTimeout in
+                                 * it, wherever it was (GIL held) */
 } pycgi_embed_req;
 
 /* Per-process state of the runner (child_init). */

@@ -491,8 +491,10 @@ static void *APR_THREAD_FUNC pycgi_interp_watchdog(apr_thread_t *t, void *d)
          * thread takes wd_lock with the GIL held. */
         g = PyGILState_Ensure();
         apr_thread_mutex_lock(pycgi_interp.wd_lock);
-        if (pycgi_interp.wd_req == req && pycgi_interp.wd_gen == gen) {
+        if (pycgi_interp.wd_req == req && pycgi_interp.wd_gen == gen
+            && !pycgi_pyio_sleeping()) {
             PyThreadState_SetAsyncExc(tid, pycgi_pyio_timeout_exc());
+            req->interrupted = 1;
         }
         apr_thread_mutex_unlock(pycgi_interp.wd_lock);
         PyGILState_Release(g);

@@ -75,6 +75,7 @@ static struct {
     PyObject *orphans;          /* idents of threads earlier scripts left
                                  * running (a set), or NULL (GIL) */
     int forked;                 /* this is a process a script forked */
+    volatile int sleeping;      /* the script's thread is in wait() */
 } pycgi_io;
 
 static void pycgi_stream_closed_error(void)
@@ -805,7 +806,11 @@ static PyObject *pycgi_mod_wait(PyObject *self, PyObject *arg)
     }
     else {
         if (left > 0) {
+            /* Cut short at the deadline: the timeout needs no exception
+             * from the watchdog here (pycgi_pyio_sleeping). */
+            pycgi_io.sleeping = 1;
             apr_sleep(left);
+            pycgi_io.sleeping = 0;
         }
         slept = 0;
         apr_thread_mutex_lock(pycgi_io.lock);
@@ -816,6 +821,11 @@ static PyObject *pycgi_mod_wait(PyObject *self, PyObject *arg)
     }
     Py_END_ALLOW_THREADS
     return PyBool_FromLong(slept);
+}
+
+int pycgi_pyio_sleeping(void)
+{
+    return pycgi_io.sleeping;
 }
 
 /* _pycgi.ending(): the script has returned; what follows is the

@@ -54,6 +54,10 @@ void pycgi_pyio_close(void);
  * reuses the previous set builds none) and code cache misses. */
 void pycgi_pyio_counts(apr_uint64_t *std_builds, apr_uint64_t *code_misses);
 
+/* Is a script thread in a sleep that ends at the script's deadline
+ * (and raises ScriptTimeout itself)?  For the watchdog; no GIL. */
+int pycgi_pyio_sleeping(void);
+
 /* The ScriptTimeout exception type (borrowed), for the watchdog. */
 PyObject *pycgi_pyio_timeout_exc(void);
 
