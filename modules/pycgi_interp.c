@@ -381,6 +381,11 @@ void pycgi_interp_pause(int paused)
 {
     apr_thread_mutex_lock(pycgi_interp.wd_lock);
     pycgi_interp.wd_paused += paused ? 1 : -1;
+    /* A watchdog that saw the pause sleeps with no deadline: wake it. */
+    if (!pycgi_interp.wd_paused && pycgi_interp.wd_req
+        && !pycgi_interp.wd_wake_at) {
+        apr_thread_cond_signal(pycgi_interp.wd_cond);
+    }
     apr_thread_mutex_unlock(pycgi_interp.wd_lock);
 }
 
