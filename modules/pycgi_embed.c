@@ -599,7 +599,7 @@ int pycgi_embed_run(request_rec *r, int nph, apr_interval_time_t timeout)
         /* This thread runs an embedded script already, and a filter on
          * that script's output (mod_include) asks for this one: it
          * cannot run in the same interpreter before that one ends. */
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, PYCGI_LOGNO(0608)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, PYCGI_LOGNO(0610)
                       "%s runs exec: a sub-request of the embedded script "
                       "running in this thread", r->filename);
         return pycgi_exec_run(r, nph, timeout);
@@ -637,7 +637,7 @@ static int pycgi_embed_run_here(request_rec *r, int nph,
         /* Every embedded script of this process has been busy for a
          * whole CGIScriptTimeout: perhaps the one running waits for
          * this very request (it fetches a page of its own server). */
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PYCGI_LOGNO(0609)
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PYCGI_LOGNO(0611)
                       "%s runs exec: the embedded runner of this process "
                       "stayed busy for %" APR_TIME_T_FMT " s", r->filename,
                       apr_time_sec(timeout));

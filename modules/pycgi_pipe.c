@@ -228,7 +228,7 @@ static apr_status_t pycgi_pipe_bucket_read(apr_bucket *b, const char **str,
     if (rv == APR_EOF) {
         if (!x->cut) {
             x->cut = 1;
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, x->r, PYCGI_LOGNO(0109)
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, x->r, PYCGI_LOGNO(0112)
                           "%s exited %" APR_TIME_T_FMT " ms ago and its "
                           "stdout is still open (a process it left running "
                           "holds it): the response ends here", x->r->filename,

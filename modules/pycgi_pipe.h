@@ -32,7 +32,7 @@ int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
 /* The same for a script that is our child process `pid`: once it has
  * exited, what is left on stdout is read for at most
  * PYCGI_PIPE_EXIT_GRACE more (a child it left running may hold stdout
- * open), then the response ends (logged, PYCGI0109). */
+ * open), then the response ends (logged, PYCGI0112). */
 int pycgi_pipe_serve_child(request_rec *r, int nph,
                            apr_interval_time_t timeout, apr_file_t *in,
                            apr_file_t *out, apr_file_t *err, pid_t pid,

@@ -1472,7 +1472,7 @@ def test_script_fetching_its_own_server_does_not_wait_forever(one, mpm):
     got = dict(line.split("=", 1) for line in resp.text.split())
     assert got["status"] == "200" and got["hello"] == "True", got
     assert float(got["seconds"]) < 5, got
-    assert_log(one, mark, r"PYCGI0609: \S*m_embt/hello\.py runs exec")
+    assert_log(one, mark, r"PYCGI0611: \S*m_embt/hello\.py runs exec")
 
 
 HGWEB = "/usr/share/doc/mercurial-common/examples/hgweb.cgi"

@@ -401,7 +401,7 @@ def test_response_ends_soon_after_the_script_exits(fresh, how, request):
     assert res.text == "parent answered\n"
     assert res.t_end < 1.6, "request ended after %.2fs" % res.t_end
     if "exec" in fresh.mode:
-        assert_log(fresh, mark, r"PYCGI0109: .*hostile_fork\.py exited")
+        assert_log(fresh, mark, r"PYCGI0112: .*hostile_fork\.py exited")
 
 
 @pytest.mark.parametrize("how", ["fork", "popen"])
