@@ -452,6 +452,7 @@ static void *APR_THREAD_FUNC pycgi_interp_watchdog(apr_thread_t *t, void *d)
         apr_uint64_t gen = pycgi_interp.wd_gen;
         unsigned long tid = pycgi_interp.wd_tid;
         PyGILState_STATE g;
+        int sleep_raised;
 
         pycgi_interp_reap_adopted();
         if (!req || pycgi_interp.wd_paused) {
@@ -486,6 +487,9 @@ static void *APR_THREAD_FUNC pycgi_interp_watchdog(apr_thread_t *t, void *d)
                           req->r->filename, apr_time_sec(PYCGI_HARD_GRACE));
             _exit(1);
         }
+        /* A sleep cut short at the deadline raises the timeout itself,
+         * in a known place: no exception from here then (at first). */
+        sleep_raised = pycgi_pyio_sleeping() || req->timed_out;
         if (!pycgi_interp.wd_fired) {
             pycgi_interp.wd_fired = now;
             req->timed_out = 1;
@@ -497,7 +501,7 @@ static void *APR_THREAD_FUNC pycgi_interp_watchdog(apr_thread_t *t, void *d)
         g = PyGILState_Ensure();
         apr_thread_mutex_lock(pycgi_interp.wd_lock);
         if (pycgi_interp.wd_req == req && pycgi_interp.wd_gen == gen
-            && !pycgi_pyio_sleeping()) {
+            && !(sleep_raised && now - pycgi_interp.wd_fired < PYCGI_REFIRE)) {
             PyThreadState_SetAsyncExc(tid, pycgi_pyio_timeout_exc());
             req->interrupted = 1;
         }

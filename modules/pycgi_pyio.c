@@ -810,14 +810,15 @@ static PyObject *pycgi_mod_wait(PyObject *self, PyObject *arg)
              * from the watchdog here (pycgi_pyio_sleeping). */
             pycgi_io.sleeping = 1;
             apr_sleep(left);
-            pycgi_io.sleeping = 0;
         }
         slept = 0;
+        /* timed_out before `sleeping` ends: the watchdog sees one. */
         apr_thread_mutex_lock(pycgi_io.lock);
         if (pycgi_io.req && pycgi_io.gen == gen) {
             pycgi_io.req->timed_out = 1;
         }
         apr_thread_mutex_unlock(pycgi_io.lock);
+        pycgi_io.sleeping = 0;
     }
     Py_END_ALLOW_THREADS
     return PyBool_FromLong(slept);
