@@ -22,22 +22,13 @@ static void pycgi_exec_child_errfn(apr_pool_t *pool, apr_status_t err,
  * cleanups of every pool there).  A worker thread of a threaded MPM
  * blocks all signals, and a process it forks inherits that mask: the
  * SIGXCPU of RLimitCPU and the SIGTERM that ends a timed-out script
- * would never arrive.  Signals httpd ignores (SIGPIPE, SIGXFSZ, ...)
- * would stay ignored across exec too.  A CGI process starts with
- * nothing blocked and every signal at its default. */
+ * would never arrive.  A CGI process starts with nothing blocked, as
+ * it does under prefork. */
 static apr_status_t pycgi_exec_child_sigmask(void *data)
 {
     sigset_t none;
-    int sig;
 
     (void)data;
-    for (sig = 1; sig < NSIG; sig++) {
-        struct sigaction sa;
-
-        if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN) {
-            signal(sig, SIG_DFL);
-        }
-    }
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     return APR_SUCCESS;

@@ -665,16 +665,3 @@ def test_script_in_noexec_dir_is_403_without_source(hsrv):
     assert_log(hsrv, mark, r"Options ExecCGI is off in this directory: "
                            r"\S*hostile_secret\.py" if PYCGI else
                r"hostile_secret\.py: Options ExecCGI is off")
-
-
-def test_exec_script_starts_with_no_signal_ignored(hsrv, mpm):
-    """A CGI process starts with every signal at its default disposition
-    and none blocked (a shell shows it: /proc/self/status), whatever
-    httpd's child ignores (SIGPIPE, ...)."""
-    resp = hsrv.get(BASE + "/sigign.cgi")
-    assert resp.status == 200, resp
-    masks = dict(line.split(":") for line in resp.text.split("\n") if line)
-    if not PYCGI:
-        pytest.skip("yardstick only: stock mod_cgi shows %s" % masks)
-    assert int(masks["SigIgn"], 16) == 0, masks
-    assert int(masks["SigBlk"], 16) == 0, masks
