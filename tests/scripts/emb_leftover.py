@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # Answers, leaving a daemon thread that for 3 s tries to write into
-# whatever request is running (print, a stdout it kept, stderr) and
+# whatever request is running (print, the stdout and stderr it kept) and
 # swallows the SystemExit the runner raises in it.  What it saw is kept
 # in the module `string`.
 #   ?state   report what the leftover thread saw
@@ -19,8 +19,9 @@ print("Content-Type: text/plain")
 print()
 print("answered", flush=True)
 kept_out = sys.stdout.buffer
+kept_err = sys.stderr
 seen = string.pycgi_leftover = {"ok": 0, "refused": 0, "exits": 0,
-                                "ended": False}
+                                "ok_after_exit": 0, "ended": False}
 
 
 started = threading.Event()
@@ -28,8 +29,8 @@ started = threading.Event()
 
 # Everything it uses is bound here: the runner empties the script's
 # globals when the request ends.
-def linger(seen=seen, started=started, kept_out=kept_out, sys=sys,
-           time=time, threading=threading):
+def linger(seen=seen, started=started, kept_out=kept_out,
+           kept_err=kept_err, time=time, threading=threading):
     try:
         started.set()
         # The request ends meanwhile: SystemExit lands here.
@@ -40,12 +41,18 @@ def linger(seen=seen, started=started, kept_out=kept_out, sys=sys,
     while time.monotonic() < end:
         try:
             time.sleep(0.02)
-            for write in (lambda: print("LEFTOVER-LEAK", flush=True),
-                          lambda: kept_out.write(b"LEFTOVER-LEAK\n"),
-                          lambda: sys.stderr.write("LEFTOVER-ERR\n")):
+            # print() finds whatever sys.stdout is now (between requests
+            # the interpreter's own); the kept streams are its request's.
+            for kept, write in (
+                    (False, lambda: print("LEFTOVER-LEAK", flush=True)),
+                    (True, lambda: kept_out.write(b"LEFTOVER-LEAK\n")),
+                    (True, lambda: kept_err.write("LEFTOVER-ERR\n"))):
                 try:
                     write()
                     seen["ok"] += 1
+                    if kept and seen["exits"]:
+                        # After its SystemExit: its request had ended.
+                        seen["ok_after_exit"] += 1
                 except ValueError:
                     seen["refused"] += 1
         except SystemExit:
