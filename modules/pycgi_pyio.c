@@ -138,6 +138,7 @@ static int pycgi_stream_do(pycgi_stream *s, int op, char *buf,
 {
     unsigned long tid = PyThread_get_thread_ident();
     pycgi_embed_req *req = NULL;
+    PyThreadState *ts = NULL;
 
     /* A forked copy never reaches the request: the connection is the
      * parent's, and the lock may have been copied held. */
@@ -146,7 +147,15 @@ static int pycgi_stream_do(pycgi_stream *s, int op, char *buf,
         return 0;
     }
     *rv = APR_SUCCESS;
-    Py_BEGIN_ALLOW_THREADS
+    /* stdout's write keeps the GIL: Python 3.11's TextIOWrapper loses
+     * text another thread writes while buffer.write() has released it
+     * (CPython gh-119506), and we are its buffer.  A write blocked on
+     * the client then holds the script's other threads (the watchdog
+     * is paused meanwhile).  Flushes, reads and stderr (which logs)
+     * release it. */
+    if (op != PYCGI_OP_WRITE || s->kind != PYCGI_IO_OUT) {
+        ts = PyEval_SaveThread();
+    }
     apr_thread_mutex_lock(pycgi_io.lock);
     req = pycgi_stream_target(s, tid);
     if (req && op == PYCGI_OP_READ) {
@@ -162,7 +171,9 @@ static int pycgi_stream_do(pycgi_stream *s, int op, char *buf,
         pycgi_embed_stderr(req, buf, len);
     }
     apr_thread_mutex_unlock(pycgi_io.lock);
-    Py_END_ALLOW_THREADS
+    if (ts) {
+        PyEval_RestoreThread(ts);
+    }
     if (!req) {
         pycgi_stream_closed_error();
         return 0;
