@@ -149,7 +149,7 @@ static int pycgi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void pycgi_child_init(apr_pool_t *pchild, server_rec *s)
 {
     /* The status slot first: the interpreter reports into it. */
-    pycgi_status_child_init(pchild);
+    pycgi_status_child_init();
     pycgi_pool_child_init(pchild, s);
     pycgi_runner_child_init(pchild);
     pycgi_embed_child_init(pchild);

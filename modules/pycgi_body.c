@@ -124,16 +124,6 @@ void pycgi_body_fill_log(pycgi_body *b)
     }
 }
 
-void pycgi_body_drain(pycgi_body *b)
-{
-    const char *data;
-    apr_size_t len;
-
-    while (pycgi_body_next(b, HUGE_STRING_LEN, &data, &len) == APR_SUCCESS) {
-        continue;
-    }
-}
-
 int pycgi_body_status(const pycgi_body *b)
 {
     if (b->error == APR_SUCCESS || b->error == APR_EOF) {

@@ -36,9 +36,6 @@ apr_status_t pycgi_body_next(pycgi_body *b, apr_size_t want,
 /* Read on until the ScriptLog copy is full or the body ends. */
 void pycgi_body_fill_log(pycgi_body *b);
 
-/* Read and drop what is left, so the connection can be reused. */
-void pycgi_body_drain(pycgi_body *b);
-
 /* The HTTP status a body read failure maps to (400, 413, ...), or OK. */
 int pycgi_body_status(const pycgi_body *b);
 

@@ -376,7 +376,7 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     pycgi_proto_reply rep;
     pycgi_pipe_result res;
     pycgi_pipe_slow slow;
-    apr_file_t *fin = NULL, *fout, *ferr;
+    apr_file_t *fin = NULL, *fout, *ferr, *ended;
     apr_time_t deadline;
     apr_size_t len;
     apr_status_t rv;
@@ -497,7 +497,16 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     if (slow.after > 0) {
         d->pidfd = (int)syscall(SYS_pidfd_open, d->worker, 0);
     }
-    status = pycgi_pipe_serve(r, nph, timeout, fin, fout, ferr, &slow, &res);
+    /* The worker's DONE (or its death) makes the connection readable:
+     * the script has ended, and a process it left holding stdout gets
+     * the pipe loop's exit grace, not the whole script timeout.  (Not
+     * closed by APR: the request's cleanup closes it.) */
+    if (apr_os_file_put(&ended, &d->conn, APR_FOPEN_READ, r->pool)
+        != APR_SUCCESS) {
+        ended = NULL;
+    }
+    status = pycgi_pipe_serve(r, nph, timeout, fin, fout, ferr, ended, &slow,
+                              &res);
     if (res.timed_out) {
         /* Output silence past CGIScriptTimeout: the worker is ended
          * (TERM, then KILL) by the supervisor, which replaces it. */

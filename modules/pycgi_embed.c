@@ -10,6 +10,7 @@
 #include "pycgi_env.h"
 #include "pycgi_interp.h"
 #include "pycgi_pyio.h"
+#include "pycgi_exec.h"
 #include "unixd.h"
 #include "pycgi_parse.h"
 #include "pycgi_slowlog.h"
@@ -103,6 +104,24 @@ static void pycgi_embed_reap(request_rec *r)
     }
 }
 
+/* The processes the script started that Python saw (their pids, from
+ * any of its threads): reaped now if they have ended, else handed to
+ * the watchdog.  GIL held; waitpid(WNOHANG) does not block. */
+static void pycgi_embed_reap_pids(PyObject *pids)
+{
+    Py_ssize_t i;
+
+    for (i = 0; i < PyTuple_GET_SIZE(pids); i++) {
+        long pid = PyLong_AsLong(PyTuple_GET_ITEM(pids, i));
+        int status;
+
+        if (pid > 0 && waitpid((pid_t)pid, &status, WNOHANG) == 0) {
+            pycgi_interp_adopt((pid_t)pid);
+        }
+    }
+    PyErr_Clear();
+}
+
 void pycgi_embed_child_init(apr_pool_t *pchild)
 {
     apr_pool_t *keys;
@@ -133,7 +152,10 @@ static apr_status_t pycgi_embed_scan(pycgi_embed_req *req, int eos)
 }
 
 /* Output resets the clock: CGIScriptTimeout is the longest silence
- * allowed, as mod_cgi applies it to reads from the script. */
+ * allowed, as mod_cgi applies it to reads from the script.  Time spent
+ * waiting on the client is not the script's silence (httpd's Timeout
+ * bounds it): the watchdog is paused meanwhile, and the clock starts
+ * afresh after. */
 static void pycgi_embed_alive(pycgi_embed_req *req)
 {
     if (!req->timed_out) {
@@ -142,12 +164,26 @@ static void pycgi_embed_alive(pycgi_embed_req *req)
     }
 }
 
+static apr_status_t pycgi_embed_write_out(pycgi_embed_req *req,
+                                          const char *data, apr_size_t len);
+
 apr_status_t pycgi_embed_write(pycgi_embed_req *req, const char *data,
                                apr_size_t len)
 {
+    apr_status_t rv;
+
+    pycgi_interp_pause(1);
+    rv = pycgi_embed_write_out(req, data, len);
+    pycgi_interp_pause(0);
+    pycgi_embed_alive(req);
+    return rv;
+}
+
+static apr_status_t pycgi_embed_write_out(pycgi_embed_req *req,
+                                          const char *data, apr_size_t len)
+{
     pycgi_output *o = req->out;
 
-    pycgi_embed_alive(req);
     if (o->state == PYCGI_OUT_HEADERS) {
         apr_size_t from = req->hlen > 2 ? req->hlen - 2 : 0;
 
@@ -185,6 +221,7 @@ apr_status_t pycgi_embed_write(pycgi_embed_req *req, const char *data,
 apr_status_t pycgi_embed_flush(pycgi_embed_req *req)
 {
     pycgi_output *o = req->out;
+    apr_status_t rv;
 
     if (o->state != PYCGI_OUT_PASS) {
         return o->state == PYCGI_OUT_DISCARD ? o->pass_rv : APR_SUCCESS;
@@ -196,15 +233,23 @@ apr_status_t pycgi_embed_flush(pycgi_embed_req *req)
     }
     APR_BRIGADE_INSERT_TAIL(req->bb, apr_bucket_flush_create(
                             req->r->connection->bucket_alloc));
-    return pycgi_output_body(o, req->bb);
+    pycgi_interp_pause(1);
+    rv = pycgi_output_body(o, req->bb);
+    pycgi_interp_pause(0);
+    pycgi_embed_alive(req);
+    return rv;
 }
 
 apr_status_t pycgi_embed_read(pycgi_embed_req *req, char *buf,
                               apr_size_t want, apr_size_t *got)
 {
     const char *data;
-    apr_status_t rv = pycgi_body_next(req->body, want, &data, got);
+    apr_status_t rv;
 
+    pycgi_interp_pause(1);
+    rv = pycgi_body_next(req->body, want, &data, got);
+    pycgi_interp_pause(0);
+    pycgi_embed_alive(req);
     if (rv == APR_SUCCESS) {
         memcpy(buf, data, *got);
     }
@@ -215,22 +260,6 @@ void pycgi_embed_stderr(pycgi_embed_req *req, const char *data,
                         apr_size_t len)
 {
     pycgi_log_stderr(req->lb, data, len);
-}
-
-int pycgi_embed_wait(pycgi_embed_req *req, double secs)
-{
-    apr_interval_time_t want = (apr_interval_time_t)(secs * APR_USEC_PER_SEC);
-    apr_interval_time_t left = req->deadline - apr_time_now();
-
-    if (want <= left) {
-        apr_sleep(want);
-        return 1;
-    }
-    if (left > 0) {
-        apr_sleep(left);
-    }
-    req->timed_out = 1;
-    return 0;
 }
 
 /* --- running a script ----------------------------------------------- */
@@ -362,6 +391,12 @@ static void pycgi_embed_log_pyerr(request_rec *r, const char *what)
     Py_END_ALLOW_THREADS
 }
 
+/* What pycgi_boot.end() returns: (flags, pids, lost state).  Bit 0 of flags, the
+ * script started processes; the bits above PYCGI_END_THREADS_SHIFT,
+ * how many threads it left running. */
+#define PYCGI_END_FORKED 1
+#define PYCGI_END_THREADS_SHIFT 1
+
 /* The runner's three functions (pycgi_boot.py), looked up once. */
 static PyObject *pycgi_fn_begin, *pycgi_fn_execute, *pycgi_fn_end;
 
@@ -419,7 +454,8 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
 {
     request_rec *r = req->r;
     PyObject *env, *pyargv, *text[3], *out, *ctx = NULL, *res;
-    int failed = 0, clean = 0, started = 0;
+    int failed = 0, clean = 0, started = 0, threads = 0;
+    const char *lost_state = NULL;
     char here[PATH_MAX];
 
     /* The script's directory; getcwd() is cheaper than chdir(), and
@@ -440,7 +476,7 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
     env = pycgi_embed_environ(envp);
     pyargv = pycgi_embed_argv(argv, argc);
     if (env && pyargv && pycgi_embed_functions() == 0
-        && pycgi_pyio_bind(req, pycgi_embed_stdio_errors(envp), text,
+        && pycgi_pyio_bind(pycgi_embed_stdio_errors(envp), text,
                            &out) == 0) {
         ctx = pycgi_embed_begin(r, env, pyargv, cwd, text, out);
     }
@@ -457,8 +493,7 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
         if (pycgi_embed_base_environ) {
             environ = envp;
         }
-        pycgi_pyio_set_current(req);
-        pycgi_interp_set_current(r->filename);
+        pycgi_pyio_open(req);
         pycgi_interp_arm(req, req->deadline, req->slow_at);
 
         res = PyObject_CallOneArg(pycgi_fn_execute, ctx);
@@ -472,20 +507,35 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
             clean = res == Py_True;
         }
         Py_XDECREF(res);
+        /* Still open: what end() lets go of (a stream wrapper the
+         * script made, say) is flushed into this request as it dies. */
         res = PyObject_CallOneArg(pycgi_fn_end, ctx);
+        pycgi_pyio_close();
         if (!res) {
             pycgi_embed_log_pyerr(r, "restoring the interpreter failed");
             clean = 0;
         }
         else {
-            req->forked = PyObject_IsTrue(res) == 1;
+            long flags = 0;
+            PyObject *pids = NULL;
+            const char *lost = NULL;
+
+            if (!PyArg_ParseTuple(res, "lOz", &flags, &pids, &lost)) {
+                PyErr_Clear();
+            }
+            if (lost && *lost) {
+                lost_state = apr_pstrdup(r->pool, lost);
+            }
+            req->forked = flags > 0 && (flags & PYCGI_END_FORKED);
+            threads = flags > 0 ? (int)(flags >> PYCGI_END_THREADS_SHIFT) : 0;
+            if (pids && PyTuple_Check(pids)) {
+                pycgi_embed_reap_pids(pids);
+            }
         }
         Py_XDECREF(res);
         if (pycgi_embed_base_environ) {
             environ = pycgi_embed_base_environ;
         }
-        pycgi_pyio_set_current(NULL);
-        pycgi_interp_set_current(NULL);
         Py_DECREF(ctx);
     }
     /* Streams a script kept a reference to are dead from here on; the
@@ -495,6 +545,25 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
     Py_XDECREF(pyargv);
     pycgi_interp_count(r, started, req->timed_out);
     PyErr_Clear();
+    if (threads) {
+        pycgi_interp_retire(r, apr_psprintf(r->pool, "script %s left %d "
+                            "thread(s) running (SystemExit raised in them; "
+                            "they reach no request)", r->filename, threads));
+    }
+    if (req->interrupted) {
+        /* Raised wherever the script was: inside a library, perhaps
+         * half-way through an import or holding a lock, which later
+         * scripts of this process would find broken. */
+        pycgi_interp_retire(r, apr_psprintf(r->pool, "script %s was "
+                            "interrupted by its CGIScriptTimeout (library "
+                            "state it was changing may be left broken)",
+                            r->filename));
+    }
+    if (lost_state) {
+        pycgi_interp_retire(r, apr_psprintf(r->pool, "script %s changed "
+                            "process state that cannot be put back (%s)",
+                            r->filename, lost_state));
+    }
     return failed ? -1 : 0;
 }
 
@@ -522,14 +591,32 @@ static char **pycgi_embed_envp(request_rec *r)
     return ap_create_environment(r->pool, env);
 }
 
+static int pycgi_embed_run_here(request_rec *r, int nph,
+                                apr_interval_time_t timeout);
+
 int pycgi_embed_run(request_rec *r, int nph, apr_interval_time_t timeout)
+{
+    if (pycgi_interp_entered()) {
+        /* This thread runs an embedded script already, and a filter on
+         * that script's output (mod_include) asks for this one: it
+         * cannot run in the same interpreter before that one ends. */
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, PYCGI_LOGNO(0610)
+                      "%s runs exec: a sub-request of the embedded script "
+                      "running in this thread", r->filename);
+        return pycgi_exec_run(r, nph, timeout);
+    }
+    return pycgi_embed_run_here(r, nph, timeout);
+}
+
+static int pycgi_embed_run_here(request_rec *r, int nph,
+                                apr_interval_time_t timeout)
 {
     pycgi_embed_req *req = apr_pcalloc(r->pool, sizeof(*req));
     apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
     char **envp = pycgi_embed_envp(r);
     const char **argv;
     char *cwd;
-    int argc, gil, failed;
+    int argc, failed;
     apr_size_t n;
 
     argv = pycgi_env_argv(r, r->pool, &argc);
@@ -550,9 +637,18 @@ int pycgi_embed_run(request_rec *r, int nph, apr_interval_time_t timeout)
         req->slow_at = apr_time_now() + pycgi_slowlog_after(r);
     }
 
-    gil = pycgi_interp_enter();
+    if (pycgi_interp_enter(timeout) != APR_SUCCESS) {
+        /* Every embedded script of this process has been busy for a
+         * whole CGIScriptTimeout: perhaps the one running waits for
+         * this very request (it fetches a page of its own server). */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PYCGI_LOGNO(0611)
+                      "%s runs exec: the embedded runner of this process "
+                      "stayed busy for %" APR_TIME_T_FMT " s", r->filename,
+                      apr_time_sec(timeout));
+        return pycgi_exec_run(r, nph, timeout);
+    }
     failed = pycgi_embed_python(req, envp, argv, argc, cwd);
-    pycgi_interp_leave(gil);
+    pycgi_interp_leave();
     if (req->forked) {
         pycgi_embed_reap(r);
     }

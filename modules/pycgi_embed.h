@@ -24,9 +24,12 @@ typedef struct pycgi_embed_req {
     apr_time_t deadline;        /* CGIScriptTimeout, absolute */
     apr_time_t slow_at;         /* PyCGISlowLog, absolute; 0 = off */
     apr_interval_time_t timeout;/* CGIScriptTimeout: allowed silence */
-    volatile int timed_out;     /* set by the watchdog */
+    volatile int timed_out;     /* set by the watchdog, or by a sleep
+                                 * cut short (under pycgi_pyio's lock) */
     int ending;                 /* script over: flush() adds no FLUSH */
     int forked;                 /* the script started processes */
+    int interrupted;            /* the watchdog raised ScriptTimeout in
+                                 * it, wherever it was (GIL held) */
 } pycgi_embed_req;
 
 /* Per-process state of the runner (child_init). */
@@ -35,8 +38,9 @@ void pycgi_embed_child_init(apr_pool_t *pchild);
 /* Run r->filename embedded; returns the handler's status. */
 int pycgi_embed_run(request_rec *r, int nph, apr_interval_time_t timeout);
 
-/* The stream objects' side (pycgi_pyio.c).  Called WITHOUT the GIL:
- * they may block on the client or the log. */
+/* The stream objects' side (pycgi_pyio.c).  Called WITHOUT the GIL
+ * (they may block on the client or the log), one at a time, and only
+ * while `req` is open (pycgi_pyio_open/close). */
 apr_status_t pycgi_embed_write(pycgi_embed_req *req, const char *data,
                                apr_size_t len);
 apr_status_t pycgi_embed_flush(pycgi_embed_req *req);
@@ -44,8 +48,5 @@ apr_status_t pycgi_embed_read(pycgi_embed_req *req, char *buf,
                               apr_size_t want, apr_size_t *got);
 void pycgi_embed_stderr(pycgi_embed_req *req, const char *data,
                         apr_size_t len);
-/* Sleep `secs`, cut short at the script's deadline: 1 = slept, 0 = the
- * deadline came first. */
-int pycgi_embed_wait(pycgi_embed_req *req, double secs);
 
 #endif /* PYCGI_EMBED_H */

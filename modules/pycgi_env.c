@@ -22,6 +22,26 @@ char **pycgi_env_envp(request_rec *r, apr_pool_t *p)
     return ap_create_environment(p, pycgi_env_build(r));
 }
 
+char **pycgi_env_ssi_envp(request_rec *r, apr_pool_t *p)
+{
+    apr_table_t *e = pycgi_env_build(r);
+
+    /* The values reach a shell: what the client chose in them has its
+     * metacharacters escaped. */
+    if (r->path_info && *r->path_info) {
+        apr_table_setn(e, "PATH_INFO",
+                       ap_escape_shell_cmd(r->pool, r->path_info));
+    }
+    if (r->args) {
+        char *q = apr_pstrdup(r->pool, r->args);
+
+        ap_unescape_url(q);
+        apr_table_setn(e, "QUERY_STRING_UNESCAPED",
+                       ap_escape_shell_cmd(r->pool, q));
+    }
+    return ap_create_environment(p, e);
+}
+
 const char **pycgi_env_argv(request_rec *r, apr_pool_t *p, int *argc)
 {
     const char *args = r->args;

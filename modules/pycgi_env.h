@@ -19,6 +19,12 @@ apr_table_t *pycgi_env_build(request_rec *r);
 /* "KEY=value" array for execve, NULL-terminated, from pool p. */
 char **pycgi_env_envp(request_rec *r, apr_pool_t *p);
 
+/* The same for the shell command of an SSI <!--#exec cmd-->, as
+ * mod_cgi gives it: PATH_INFO and QUERY_STRING_UNESCAPED shell-escaped
+ * (left so in r->subprocess_env, as mod_cgi leaves them for the rest
+ * of the page). */
+char **pycgi_env_ssi_envp(request_rec *r, apr_pool_t *p);
+
 /* argv of the script: argv[0] is the script's path (as mod_cgi); an ISINDEX
  * query (one without '=') adds its '+'-separated words, URL-decoded and
  * shell-escaped, as mod_cgi does.  NULL-terminated, from pool p; *argc

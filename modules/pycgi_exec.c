@@ -63,13 +63,16 @@ static int pycgi_exec_spawnable(request_rec *r, core_dir_config *core,
 
 apr_status_t pycgi_exec_spawn(request_rec *r, apr_pool_t *p,
                               const char *command, const char **argv,
-                              apr_cmdtype_e type, int pipe_in, int pipe_err,
-                              apr_proc_t **proc)
+                              char **envp, apr_cmdtype_e type, int pipe_in,
+                              int pipe_err, apr_proc_t **proc)
 {
     core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
     apr_procattr_t *attr;
     apr_status_t rv;
-    char **envp = pycgi_env_envp(r, p);
+
+    if (!envp) {
+        envp = pycgi_env_envp(r, p);
+    }
 
     if (pycgi_exec_spawnable(r, core, type, pipe_err)) {
         rv = pycgi_spawn(r, p, command, argv, envp, pycgi_env_dir(r, p),
@@ -155,7 +158,8 @@ int pycgi_exec_run(request_rec *r, int nph, apr_interval_time_t timeout)
     int argc;
 
     argv = pycgi_env_argv(r, p, &argc);
-    rv = pycgi_exec_spawn(r, p, r->filename, argv, APR_PROGRAM, 1, 1, &proc);
+    rv = pycgi_exec_spawn(r, p, r->filename, argv, NULL, APR_PROGRAM, 1, 1,
+                          &proc);
     if (rv != APR_SUCCESS) {
         return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, rv,
                                      PYCGI_LOGNO(0102),
@@ -166,6 +170,6 @@ int pycgi_exec_run(request_rec *r, int nph, apr_interval_time_t timeout)
     slow.data = NULL;
     /* The child is the request pool's: reaped (and, after a timeout,
      * killed) when the pool goes. */
-    return pycgi_pipe_serve(r, nph, timeout, proc->in, proc->out, proc->err,
-                            &slow, NULL);
+    return pycgi_pipe_serve_child(r, nph, timeout, proc->in, proc->out,
+                                  proc->err, proc->pid, &slow, NULL);
 }

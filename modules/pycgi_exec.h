@@ -18,12 +18,13 @@
 int pycgi_exec_run(request_rec *r, int nph, apr_interval_time_t timeout);
 
 /* Start `command` for request r with pipes as asked (stdin/stderr may
- * be left unpiped: the child then has /dev/null-like defaults of APR).
- * Used by pycgi_exec_run and by the SSI "exec cmd" handler.  Children
- * are allocated from and reaped with pool p. */
+ * be left unpiped: the child then has /dev/null-like defaults of APR),
+ * environment `envp` (NULL: the script's, pycgi_env_envp).  Used by
+ * pycgi_exec_run and by the SSI "exec cmd" handler.  Children are
+ * allocated from and reaped with pool p. */
 apr_status_t pycgi_exec_spawn(request_rec *r, apr_pool_t *p,
                               const char *command, const char **argv,
-                              apr_cmdtype_e type, int pipe_in, int pipe_err,
-                              apr_proc_t **proc);
+                              char **envp, apr_cmdtype_e type, int pipe_in,
+                              int pipe_err, apr_proc_t **proc);
 
 #endif /* PYCGI_EXEC_H */

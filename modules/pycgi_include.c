@@ -5,6 +5,7 @@
  */
 #include "pycgi_include.h"
 #include "pycgi_exec.h"
+#include "pycgi_env.h"
 #include "mod_include.h"
 
 static APR_OPTIONAL_FN_TYPE(ap_register_include_handler) *pycgi_ssi_register;
@@ -50,7 +51,8 @@ static apr_status_t pycgi_include_cgi(include_ctx_t *ctx, ap_filter_t *f,
 }
 
 /* exec cmd="...": /bin/sh -c in the document's directory, with the
- * document's environment; its stdout is inserted in the page. */
+ * document's environment as mod_cgi gives it (pycgi_env_ssi_envp);
+ * its stdout is inserted in the page. */
 static apr_status_t pycgi_include_cmd(include_ctx_t *ctx, ap_filter_t *f,
                                       apr_bucket_brigade *bb, const char *cmd)
 {
@@ -61,7 +63,9 @@ static apr_status_t pycgi_include_cmd(include_ctx_t *ctx, ap_filter_t *f,
 
     argv[0] = cmd;
     argv[1] = NULL;
-    rv = pycgi_exec_spawn(r, r->pool, cmd, argv, APR_SHELLCMD, 0, 0, &proc);
+    rv = pycgi_exec_spawn(r, r->pool, cmd, argv,
+                          pycgi_env_ssi_envp(r, r->pool), APR_SHELLCMD, 0, 0,
+                          &proc);
     if (rv != APR_SUCCESS) {
         return rv;
     }

@@ -16,6 +16,7 @@
 #include "apr_thread_mutex.h"
 #include "apr_thread_cond.h"
 #include <signal.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
@@ -26,6 +27,16 @@
  * ended, and how often the exception is raised again meanwhile. */
 #define PYCGI_HARD_GRACE   apr_time_from_sec(5)
 #define PYCGI_REFIRE       apr_time_from_sec(1)
+
+/* Per-process counters, copied to this child's status slot. */
+typedef struct {
+    apr_uint64_t requests;      /* embedded requests run */
+    apr_uint64_t timeouts;      /* scripts stopped by CGIScriptTimeout */
+    apr_uint64_t lookups;       /* code cache lookups */
+    apr_uint64_t cache_hits;
+    apr_uint64_t cache_misses;
+    apr_uint64_t stdio_builds;  /* std text streams built (not reused) */
+} pycgi_interp_stats;
 
 /* Process-lifetime state: created in child_init from the child pool. */
 static struct {
@@ -49,21 +60,16 @@ static struct {
     apr_thread_t *wd_thread;
     int wd_stop;                    /* child is exiting */
     apr_time_t wd_wake_at;          /* watchdog's next wake-up, 0 = none */
+    int wd_paused;                  /* the script waits on its client */
     int shared;                     /* Python belongs to another module */
     pid_t adopted[PYCGI_MAX_ADOPTED];
     int nadopted;
     int threaded;                   /* MPM runs threads in a child */
-    unsigned gen;                   /* interpreter generation */
 } pycgi_interp;
 
 int pycgi_interp_ready(void)
 {
     return pycgi_interp.ready;
-}
-
-const pycgi_interp_stats *pycgi_interp_get_stats(void)
-{
-    return &pycgi_interp.stats;
 }
 
 const char *pycgi_interp_pyerr(apr_pool_t *p)
@@ -109,6 +115,7 @@ static PyObject *pycgi_interp_load_boot(void)
 }
 
 static void *APR_THREAD_FUNC pycgi_interp_watchdog(apr_thread_t *t, void *d);
+static void pycgi_interp_retire_now(request_rec *r);
 
 /* Child pool pre-cleanup: stop and join the watchdog before its mutex
  * and condition are destroyed under it (glibc would wait forever). */
@@ -263,11 +270,12 @@ static apr_status_t pycgi_interp_start(apr_pool_t *p, server_rec *s)
         return APR_EGENERAL;
     }
     apr_allocator_owner_set(alloc, pycgi_interp.wd_pool);
-    if (apr_thread_mutex_create(&pycgi_interp.lock, APR_THREAD_MUTEX_DEFAULT,
+    if (apr_thread_mutex_create(&pycgi_interp.lock, APR_THREAD_MUTEX_TIMED,
                                 p) != APR_SUCCESS
         || apr_thread_mutex_create(&pycgi_interp.wd_lock,
                                    APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS
         || apr_thread_cond_create(&pycgi_interp.wd_cond, p) != APR_SUCCESS
+        || pycgi_pyio_child_init(p) != APR_SUCCESS
         || apr_thread_create(&pycgi_interp.wd_thread, NULL,
                              pycgi_interp_watchdog, NULL, p) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, PYCGI_LOGNO(0503)
@@ -316,29 +324,38 @@ void pycgi_interp_child_init(apr_pool_t *p, server_rec *s)
 
 /* Each httpd thread keeps its Python thread state from one embedded
  * request to the next (creating and destroying one per request costs
- * more than the script under event).  `pycgi_interp.gen` changes when
- * the interpreter is recycled, which destroys every thread state. */
+ * more than the script under event).  The interpreter lives as long as
+ * the process, and so do they. */
 static __thread PyThreadState *pycgi_tstate;
-static __thread unsigned pycgi_tstate_gen;
+static __thread int pycgi_entered;      /* this thread holds the lock */
 
-int pycgi_interp_enter(void)
+int pycgi_interp_entered(void)
 {
-    apr_thread_mutex_lock(pycgi_interp.lock);
-    if (pycgi_tstate && pycgi_tstate_gen == pycgi_interp.gen) {
+    return pycgi_entered;
+}
+
+apr_status_t pycgi_interp_enter(apr_interval_time_t wait)
+{
+    apr_status_t rv = apr_thread_mutex_timedlock(pycgi_interp.lock, wait);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    pycgi_entered = 1;
+    if (pycgi_tstate) {
         PyEval_RestoreThread(pycgi_tstate);
     }
     else {
         /* Never balanced by PyGILState_Release: the state is kept. */
         PyGILState_Ensure();
         pycgi_tstate = PyThreadState_Get();
-        pycgi_tstate_gen = pycgi_interp.gen;
     }
-    return 0;
+    return APR_SUCCESS;
 }
 
-void pycgi_interp_leave(int gilstate)
+void pycgi_interp_leave(void)
 {
-    (void)gilstate;
+    pycgi_entered = 0;
     pycgi_tstate = PyEval_SaveThread();
     apr_thread_mutex_unlock(pycgi_interp.lock);
 }
@@ -348,11 +365,6 @@ void *pycgi_interp_boot(void)
     return pycgi_interp.boot;
 }
 
-void pycgi_interp_set_current(const char *script)
-{
-    pycgi_interp.stats.current = script;
-}
-
 void pycgi_interp_arm(pycgi_embed_req *req, apr_time_t deadline,
                       apr_time_t slow_at)
 {
@@ -360,6 +372,7 @@ void pycgi_interp_arm(pycgi_embed_req *req, apr_time_t deadline,
 
     apr_thread_mutex_lock(pycgi_interp.wd_lock);
     pycgi_interp.wd_req = req;
+    pycgi_interp.wd_paused = 0;
     pycgi_interp.wd_tid = PyThread_get_thread_ident();
     pycgi_interp.wd_deadline = deadline;
     pycgi_interp.wd_slow_at = slow_at;
@@ -378,6 +391,18 @@ void pycgi_interp_extend(apr_time_t deadline)
     apr_thread_mutex_lock(pycgi_interp.wd_lock);
     if (pycgi_interp.wd_req && !pycgi_interp.wd_fired) {
         pycgi_interp.wd_deadline = deadline;
+    }
+    apr_thread_mutex_unlock(pycgi_interp.wd_lock);
+}
+
+void pycgi_interp_pause(int paused)
+{
+    apr_thread_mutex_lock(pycgi_interp.wd_lock);
+    pycgi_interp.wd_paused += paused ? 1 : -1;
+    /* A watchdog that saw the pause sleeps with no deadline: wake it. */
+    if (!pycgi_interp.wd_paused && pycgi_interp.wd_req
+        && !pycgi_interp.wd_wake_at) {
+        apr_thread_cond_signal(pycgi_interp.wd_cond);
     }
     apr_thread_mutex_unlock(pycgi_interp.wd_lock);
 }
@@ -469,7 +494,13 @@ static void pycgi_interp_slow(pycgi_embed_req *req, apr_uint64_t gen,
  * stuck in C code and only ending the process stops it. */
 static void *APR_THREAD_FUNC pycgi_interp_watchdog(apr_thread_t *t, void *d)
 {
+    sigset_t all;
+
     (void)d;
+    /* Signals sent to the process are httpd's business: they must reach
+     * its own threads, never run (or end the process) in this one. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
     apr_thread_mutex_lock(pycgi_interp.wd_lock);
     while (!pycgi_interp.wd_stop) {
         apr_time_t now = apr_time_now();
@@ -477,9 +508,13 @@ static void *APR_THREAD_FUNC pycgi_interp_watchdog(apr_thread_t *t, void *d)
         apr_uint64_t gen = pycgi_interp.wd_gen;
         unsigned long tid = pycgi_interp.wd_tid;
         PyGILState_STATE g;
+        int sleep_raised;
 
         pycgi_interp_reap_adopted();
-        if (!req) {
+        if (!req || pycgi_interp.wd_paused) {
+            /* Nothing armed, or the script waits on its client (httpd's
+             * Timeout bounds that): its silence is not counted.  The
+             * runner moves the deadline when the wait is over. */
             if (pycgi_interp.nadopted) {
                 /* Look again in a second for scripts' children. */
                 pycgi_interp.wd_wake_at = now + PYCGI_REFIRE;
@@ -517,6 +552,9 @@ static void *APR_THREAD_FUNC pycgi_interp_watchdog(apr_thread_t *t, void *d)
                           req->r->filename, apr_time_sec(PYCGI_HARD_GRACE));
             _exit(1);
         }
+        /* A sleep cut short at the deadline raises the timeout itself,
+         * in a known place: no exception from here then (at first). */
+        sleep_raised = pycgi_pyio_sleeping() || req->timed_out;
         if (!pycgi_interp.wd_fired) {
             pycgi_interp.wd_fired = now;
             req->timed_out = 1;
@@ -527,8 +565,10 @@ static void *APR_THREAD_FUNC pycgi_interp_watchdog(apr_thread_t *t, void *d)
          * thread takes wd_lock with the GIL held. */
         g = PyGILState_Ensure();
         apr_thread_mutex_lock(pycgi_interp.wd_lock);
-        if (pycgi_interp.wd_req == req && pycgi_interp.wd_gen == gen) {
+        if (pycgi_interp.wd_req == req && pycgi_interp.wd_gen == gen
+            && !(sleep_raised && now - pycgi_interp.wd_fired < PYCGI_REFIRE)) {
             PyThreadState_SetAsyncExc(tid, pycgi_pyio_timeout_exc());
+            req->interrupted = 1;
         }
         apr_thread_mutex_unlock(pycgi_interp.wd_lock);
         PyGILState_Release(g);
@@ -579,9 +619,31 @@ void pycgi_interp_count(request_rec *r, int started, int timed_out)
                       "PyCGIMaxRequests %d reached: recycling process %"
                       APR_PID_T_FMT, pycgi_interp.max_requests, getpid());
         Py_END_ALLOW_THREADS
-        /* Retire this child gracefully: it finishes what it is doing and
-         * exits; httpd starts a fresh one with a fresh interpreter. */
-        r->connection->keepalive = AP_CONN_CLOSE;
-        kill(getpid(), AP_SIG_GRACEFUL);
+        pycgi_interp_retire_now(r);
+    }
+}
+
+/* Retire this child gracefully: it finishes what it is doing and
+ * exits; httpd starts a fresh one with a fresh interpreter.  Prefork
+ * only: a module cannot retire one child of a threaded MPM. */
+static void pycgi_interp_retire_now(request_rec *r)
+{
+    r->connection->keepalive = AP_CONN_CLOSE;
+    kill(getpid(), AP_SIG_GRACEFUL);
+}
+
+void pycgi_interp_retire(request_rec *r, const char *why)
+{
+    int threaded = pycgi_interp.threaded != AP_MPMQ_NOT_SUPPORTED;
+
+    /* Logged without the GIL: a log write may block. */
+    Py_BEGIN_ALLOW_THREADS
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PYCGI_LOGNO(0510)
+                  "%s: %s", why, threaded
+                  ? "a threaded MPM cannot retire this process, it serves "
+                    "on" : "retiring this process");
+    Py_END_ALLOW_THREADS
+    if (!threaded) {
+        pycgi_interp_retire_now(r);
     }
 }

@@ -34,27 +34,17 @@ const char *pycgi_interp_pyerr(apr_pool_t *p);
 /* Python is up in this process (embedded requests can run). */
 int pycgi_interp_ready(void);
 
-/* Per-process counters for the status page. */
-typedef struct {
-    apr_uint64_t requests;      /* embedded requests run */
-    apr_uint64_t timeouts;      /* scripts stopped by CGIScriptTimeout */
-    apr_uint64_t lookups;       /* code cache lookups */
-    apr_uint64_t cache_hits;
-    apr_uint64_t cache_misses;
-    apr_uint64_t stdio_builds;  /* std text streams built (not reused) */
-    const char *current;        /* script running now, or NULL */
-} pycgi_interp_stats;
-
-const pycgi_interp_stats *pycgi_interp_get_stats(void);
-
 /* --- for the embedded runner (pycgi_embed.c) --- */
 struct pycgi_embed_req;
 
-/* Take this process's embedded-request lock, then the GIL (with this
- * thread's own, kept, Python thread state).  The value returned is for
- * pycgi_interp_leave(). */
-int pycgi_interp_enter(void);
-void pycgi_interp_leave(int gilstate);
+/* Take this process's embedded-request lock, waiting at most `wait`
+ * (APR_TIMEUP then), then the GIL (with this thread's own, kept, Python
+ * thread state); leave releases both. */
+apr_status_t pycgi_interp_enter(apr_interval_time_t wait);
+void pycgi_interp_leave(void);
+/* Does this thread hold the lock already (a sub-request made while its
+ * embedded script writes, e.g. mod_include on the script's output)? */
+int pycgi_interp_entered(void);
 
 /* The _pycgi_boot module (borrowed; GIL held). */
 void *pycgi_interp_boot(void);
@@ -71,6 +61,10 @@ void pycgi_interp_arm(struct pycgi_embed_req *req, apr_time_t deadline,
 void pycgi_interp_disarm(void);
 /* Move the armed deadline later (the script wrote something). */
 void pycgi_interp_extend(apr_time_t deadline);
+/* The script waits on its client (reading the body, writing to a slow
+ * reader): no timeout fires until the matching pycgi_interp_pause(0)
+ * (nested calls count).  No GIL needed. */
+void pycgi_interp_pause(int paused);
 
 /* A child process an embedded script left running: the watchdog reaps
  * it when it ends (no GIL needed). */
@@ -79,6 +73,10 @@ void pycgi_interp_adopt(pid_t pid);
 /* Count one embedded request (GIL held; `started`: the script's code
  * was looked up); retires the process after PyCGIMaxRequests. */
 void pycgi_interp_count(request_rec *r, int started, int timed_out);
-void pycgi_interp_set_current(const char *script);
+
+/* Something a script did outlives it in this process (`why`, from the
+ * request pool): logged; under prefork the child retires after this
+ * request (GIL held). */
+void pycgi_interp_retire(request_rec *r, const char *why);
 
 #endif /* PYCGI_INTERP_H */

@@ -5,6 +5,8 @@
  * (exec and daemon runners).
  */
 #include "pycgi_pipe.h"
+#include <unistd.h>
+#include <sys/syscall.h>
 
 /* Per-request state of a script's pipes; lives in r->pool. */
 typedef struct {
@@ -17,16 +19,29 @@ typedef struct {
     int timed_out;              /* stdout went silent past the timeout */
     const pycgi_pipe_slow *slow;
     apr_time_t slow_at;         /* when slow->fn is due; 0 = done/never */
+    apr_file_t *exitfd;         /* pidfd of our script: readable once it
+                                 * has exited; NULL if none or seen */
+    apr_time_t exited;          /* when its exit was seen, or 0 */
+    int cut;                    /* stdout given up after the exit grace */
 } pycgi_pipe_state;
 
 /* How long stderr may stay open once stdout has closed. */
 #define PYCGI_PIPE_STDERR_GRACE apr_time_from_msec(500)
 
-/* A pollset of two descriptors on poll(2): nothing to set up in the
- * kernel, where epoll would cost three system calls per request. */
+/* How long stdout is read on after the script exited: it is normally
+ * at EOF then, unless a child the script left running holds it. */
+#define PYCGI_PIPE_EXIT_GRACE apr_time_from_sec(1)
+
+/* Poll set entries, by client_data. */
+#define PYCGI_PIPE_OUT  ((void *)1)
+#define PYCGI_PIPE_ERR  ((void *)2)
+#define PYCGI_PIPE_EXIT ((void *)3)
+
+/* A pollset of up to three descriptors on poll(2): nothing to set up in
+ * the kernel, where epoll would cost three system calls per request. */
 static apr_status_t pycgi_pipe_pollset(apr_pollset_t **ps, apr_pool_t *p)
 {
-    return apr_pollset_create_ex(ps, 2, p, 0, APR_POLLSET_POLL);
+    return apr_pollset_create_ex(ps, 3, p, 0, APR_POLLSET_POLL);
 }
 
 /* apr_pollset_poll() for up to `timeout`, with the slow-log deadline
@@ -62,6 +77,66 @@ static apr_status_t pycgi_pipe_poll(pycgi_pipe_state *x, apr_pollset_t *ps,
     }
 }
 
+static void pycgi_pipe_unpoll(pycgi_pipe_state *x, apr_file_t *f,
+                              void *which)
+{
+    apr_pollfd_t pfd;
+
+    pfd.desc_type = APR_POLL_FILE;
+    pfd.desc.f = f;
+    pfd.reqevents = APR_POLLIN;
+    pfd.p = x->r->pool;
+    pfd.client_data = which;
+    apr_pollset_remove(x->pollset, &pfd);
+}
+
+#ifdef SYS_pidfd_open
+static apr_status_t pycgi_pipe_close_fd(void *fd)
+{
+    close((int)(apr_uintptr_t)fd);
+    return APR_SUCCESS;
+}
+#endif
+
+/* A pidfd for our script `pid` (Linux 5.3 and later; elsewhere NULL:
+ * the exit is not watched).  Closed with r->pool. */
+static apr_file_t *pycgi_pipe_pidfd(request_rec *r, pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    apr_os_file_t fd = (apr_os_file_t)syscall(SYS_pidfd_open, pid, 0);
+    apr_file_t *f = NULL;
+
+    if (fd < 0 || apr_os_file_put(&f, &fd, APR_FOPEN_READ, r->pool)
+                  != APR_SUCCESS) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return NULL;
+    }
+    apr_pool_cleanup_register(r->pool, (void *)(apr_uintptr_t)fd,
+                              pycgi_pipe_close_fd, apr_pool_cleanup_null);
+    return f;
+#else
+    (void)r;
+    (void)pid;
+    return NULL;
+#endif
+}
+
+/* `ended` (readable once the script has ended) polled with the pipes. */
+static void pycgi_pipe_watch_exit(pycgi_pipe_state *x, apr_file_t *ended)
+{
+    apr_pollfd_t pfd;
+
+    x->exitfd = ended;
+    pfd.desc_type = APR_POLL_FILE;
+    pfd.desc.f = ended;
+    pfd.reqevents = APR_POLLIN;
+    pfd.p = x->r->pool;
+    pfd.client_data = PYCGI_PIPE_EXIT;
+    apr_pollset_add(x->pollset, &pfd);
+}
+
 /* Log whatever the script has written to stderr so far (non-blocking).
  * At EOF the pipe leaves the pollset. */
 static void pycgi_pipe_read_err(pycgi_pipe_state *x)
@@ -86,7 +161,7 @@ static void pycgi_pipe_read_err(pycgi_pipe_state *x)
             pfd.desc.f = x->err;
             pfd.reqevents = APR_POLLIN;
             pfd.p = x->r->pool;
-            pfd.client_data = NULL;
+            pfd.client_data = PYCGI_PIPE_ERR;
             apr_pollset_remove(x->pollset, &pfd);
             pycgi_log_stderr_flush(x->lb);
             x->err = NULL;
@@ -97,20 +172,38 @@ static void pycgi_pipe_read_err(pycgi_pipe_state *x)
 
 /* Wait for stdout (1) to be readable, logging stderr meanwhile.  Returns
  * APR_SUCCESS when stdout has data or EOF, APR_TIMEUP after `timeout`
- * of silence, APR_EAGAIN for a non-blocking look. */
+ * of silence, APR_EAGAIN for a non-blocking look, APR_EOF when the
+ * script exited PYCGI_PIPE_EXIT_GRACE ago and stdout is still open. */
 static apr_status_t pycgi_pipe_wait_out(pycgi_pipe_state *x,
                                         apr_interval_time_t timeout)
 {
     for (;;) {
         const apr_pollfd_t *res;
         apr_int32_t n, i;
-        int out_ready = 0;
-        apr_status_t rv = pycgi_pipe_poll(x, x->pollset, timeout, &n, &res);
+        int out_ready = 0, bounded = 0;
+        apr_interval_time_t wait = timeout;
+        apr_status_t rv;
 
+        if (x->exited && timeout) {
+            apr_interval_time_t left = x->exited + PYCGI_PIPE_EXIT_GRACE
+                                       - apr_time_now();
+
+            if (left <= 0) {
+                return APR_EOF;
+            }
+            if (left < wait) {
+                wait = left;
+                bounded = 1;
+            }
+        }
+        rv = pycgi_pipe_poll(x, x->pollset, wait, &n, &res);
         if (APR_STATUS_IS_EINTR(rv)) {
             continue;
         }
         if (APR_STATUS_IS_TIMEUP(rv)) {
+            if (bounded) {
+                return APR_EOF;
+            }
             return timeout ? APR_TIMEUP : APR_EAGAIN;
         }
         if (rv != APR_SUCCESS) {
@@ -120,8 +213,14 @@ static apr_status_t pycgi_pipe_wait_out(pycgi_pipe_state *x,
             return rv;
         }
         for (i = 0; i < n; i++) {
-            if (res[i].client_data == (void *)1) {
+            if (res[i].client_data == PYCGI_PIPE_OUT) {
                 out_ready = 1;
+            }
+            else if (res[i].client_data == PYCGI_PIPE_EXIT) {
+                /* Seen once; what it left on stdout is read on. */
+                pycgi_pipe_unpoll(x, x->exitfd, PYCGI_PIPE_EXIT);
+                x->exitfd = NULL;
+                x->exited = apr_time_now();
             }
             else {
                 pycgi_pipe_read_err(x);
@@ -168,7 +267,24 @@ static apr_status_t pycgi_pipe_bucket_read(apr_bucket *b, const char **str,
          * not wait a second time. */
         return APR_TIMEUP;
     }
-    rv = pycgi_pipe_wait_out(x, block == APR_NONBLOCK_READ ? 0 : x->timeout);
+    rv = x->cut ? APR_EOF
+         : pycgi_pipe_wait_out(x, block == APR_NONBLOCK_READ ? 0 : x->timeout);
+    if (rv == APR_EOF) {
+        if (!x->cut) {
+            x->cut = 1;
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, x->r, PYCGI_LOGNO(0112)
+                          "%s exited %" APR_TIME_T_FMT " ms ago and its "
+                          "stdout is still open (a process it left running "
+                          "holds it): the response ends here", x->r->filename,
+                          apr_time_as_msec(PYCGI_PIPE_EXIT_GRACE));
+        }
+        /* As at the pipe's end: an empty bucket; the brigade's EOS
+         * follows. */
+        b = apr_bucket_immortal_make(b, "", 0);
+        *str = b->data;
+        *len = 0;
+        return APR_SUCCESS;
+    }
     if (rv != APR_SUCCESS) {
         if (APR_STATUS_IS_TIMEUP(rv)) {
             x->timed_out = 1;
@@ -251,12 +367,12 @@ static int pycgi_pipe_feed(pycgi_pipe_state *x, apr_file_t *in,
                  * (made only now: most bodies fit at once). */
                 pfd.desc.f = in;
                 pfd.reqevents = APR_POLLOUT;
-                pfd.client_data = (void *)1;
+                pfd.client_data = PYCGI_PIPE_OUT;
                 apr_pollset_add(ps, &pfd);
                 if (x->err) {
                     pfd.desc.f = x->err;
                     pfd.reqevents = APR_POLLIN;
-                    pfd.client_data = (void *)2;
+                    pfd.client_data = PYCGI_PIPE_ERR;
                     apr_pollset_add(ps, &pfd);
                 }
             }
@@ -267,7 +383,7 @@ static int pycgi_pipe_feed(pycgi_pipe_state *x, apr_file_t *in,
                 rv = pycgi_pipe_poll(x, ps, x->timeout, &num, &res);
                 if (rv == APR_SUCCESS || APR_STATUS_IS_EINTR(rv)) {
                     for (i = 0; rv == APR_SUCCESS && i < num; i++) {
-                        if (res[i].client_data == (void *)2) {
+                        if (res[i].client_data == PYCGI_PIPE_ERR) {
                             int had_err = x->err != NULL;
 
                             pycgi_pipe_read_err(x);
@@ -297,9 +413,21 @@ static int pycgi_pipe_feed(pycgi_pipe_state *x, apr_file_t *in,
     return pycgi_body_status(body);
 }
 
+int pycgi_pipe_serve_child(request_rec *r, int nph,
+                           apr_interval_time_t timeout, apr_file_t *in,
+                           apr_file_t *out, apr_file_t *err, pid_t pid,
+                           const pycgi_pipe_slow *slow,
+                           pycgi_pipe_result *res)
+{
+    return pycgi_pipe_serve(r, nph, timeout, in, out, err,
+                            pid > 0 ? pycgi_pipe_pidfd(r, pid) : NULL, slow,
+                            res);
+}
+
 int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
                      apr_file_t *in, apr_file_t *out, apr_file_t *err,
-                     const pycgi_pipe_slow *slow, pycgi_pipe_result *res)
+                     apr_file_t *ended, const pycgi_pipe_slow *slow,
+                     pycgi_pipe_result *res)
 {
     apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
     pycgi_pipe_state *x = apr_pcalloc(r->pool, sizeof(*x));
@@ -335,11 +463,14 @@ int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
     pfd.reqevents = APR_POLLIN;
     pfd.p = r->pool;
     pfd.desc.f = x->out;
-    pfd.client_data = (void *)1;
+    pfd.client_data = PYCGI_PIPE_OUT;
     apr_pollset_add(x->pollset, &pfd);
     pfd.desc.f = x->err;
-    pfd.client_data = (void *)2;
+    pfd.client_data = PYCGI_PIPE_ERR;
     apr_pollset_add(x->pollset, &pfd);
+    if (ended) {
+        pycgi_pipe_watch_exit(x, ended);
+    }
 
     body = pycgi_body_create(r);
     status = pycgi_pipe_feed(x, in, body);
@@ -360,17 +491,18 @@ int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
      * (normally at exit, with stdout).  A script that closed stdout and
      * goes on (os.close(1), a background child holding stderr) has
      * ended its response: its stderr gets a short grace, not the whole
-     * script timeout -- and none at all once stdout has timed out (a
-     * background child holding both pipes would double the wait;
-     * mod_cgi gives up at once). */
-    if (x->err && !r->connection->aborted && !x->timed_out) {
+     * script timeout -- and none at all once stdout has timed out or
+     * was given up after the script's exit (a background child holding
+     * both pipes would double the wait; mod_cgi gives up at once). */
+    if (x->err && !r->connection->aborted && !x->timed_out && !x->cut) {
         apr_interval_time_t grace = timeout < PYCGI_PIPE_STDERR_GRACE
                                     ? timeout : PYCGI_PIPE_STDERR_GRACE;
         apr_time_t until = apr_time_now() + grace;
 
-        pfd.desc.f = x->out;
-        pfd.client_data = (void *)1;
-        apr_pollset_remove(x->pollset, &pfd);
+        pycgi_pipe_unpoll(x, x->out, PYCGI_PIPE_OUT);
+        if (x->exitfd) {
+            pycgi_pipe_unpoll(x, x->exitfd, PYCGI_PIPE_EXIT);
+        }
         while (x->err) {
             apr_int32_t n;
             const apr_pollfd_t *pres;

@@ -40,6 +40,19 @@ typedef struct {
  * ended. */
 int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
                      apr_file_t *in, apr_file_t *out, apr_file_t *err,
-                     const pycgi_pipe_slow *slow, pycgi_pipe_result *res);
+                     apr_file_t *ended, const pycgi_pipe_slow *slow,
+                     pycgi_pipe_result *res);
+
+/* `ended` (may be NULL) becomes readable once the script has ended (a
+ * pidfd, a daemon worker's connection when its DONE arrives): from
+ * then on what is left on stdout is read for at most
+ * PYCGI_PIPE_EXIT_GRACE more (a child it left running may hold stdout
+ * open), then the response ends (logged, PYCGI0112).
+ * pycgi_pipe_serve_child() is that for our child process `pid`. */
+int pycgi_pipe_serve_child(request_rec *r, int nph,
+                           apr_interval_time_t timeout, apr_file_t *in,
+                           apr_file_t *out, apr_file_t *err, pid_t pid,
+                           const pycgi_pipe_slow *slow,
+                           pycgi_pipe_result *res);
 
 #endif /* PYCGI_PIPE_H */

@@ -9,6 +9,7 @@
 #include "apr_atomic.h"
 #include <unistd.h>
 #include <signal.h>
+#include <sys/syscall.h>
 
 typedef struct {
     apr_uint32_t nslots;
@@ -36,13 +37,12 @@ static apr_status_t pycgi_status_forget(void *unused)
 
 apr_status_t pycgi_status_post_config(apr_pool_t *pconf, server_rec *s)
 {
-    int daemons = 0, threads = 0;
+    int daemons = 0;
     apr_size_t size;
     apr_status_t rv;
 
     /* One slot per possible child process (a threaded child is one). */
     ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &daemons);
-    ap_mpm_query(AP_MPMQ_HARD_LIMIT_THREADS, &threads);
     if (daemons <= 0) {
         daemons = 256;
     }
@@ -62,15 +62,13 @@ apr_status_t pycgi_status_post_config(apr_pool_t *pconf, server_rec *s)
     pycgi_status_slots = (pycgi_status_slot *)(pycgi_status_hdr + 1);
     apr_pool_cleanup_register(pconf, NULL, pycgi_status_forget,
                               apr_pool_cleanup_null);
-    (void)threads;
     return APR_SUCCESS;
 }
 
-void pycgi_status_child_init(apr_pool_t *pchild)
+void pycgi_status_child_init(void)
 {
     apr_uint32_t me = (apr_uint32_t)getpid(), i;
 
-    (void)pchild;
     if (!pycgi_status_hdr) {
         return;
     }
@@ -91,6 +89,12 @@ void pycgi_status_child_init(apr_pool_t *pchild)
     }
 }
 
+/* The calling thread, for the claim on a slot's `current`. */
+static apr_uint32_t pycgi_status_tid(void)
+{
+    return (apr_uint32_t)syscall(SYS_gettid);
+}
+
 pycgi_status_slot *pycgi_status_slot_mine(void)
 {
     return pycgi_status_me;
@@ -103,27 +107,41 @@ void pycgi_status_begin(request_rec *r, int runner)
     if (!s) {
         return;
     }
+    /* Several threads of this child may count at once (event). */
     if (runner == PYCGI_RUNNER_EMBEDDED) {
-        s->embedded_requests++;
+        apr_atomic_inc64(&s->embedded_requests);
         apr_atomic_inc32(&pycgi_status_hdr->embedded_requests);
     }
     else if (runner == PYCGI_RUNNER_DAEMON) {
         /* Counted per pool (pycgi_pool_stats), not per child. */
     }
     else {
-        s->exec_requests++;
+        apr_atomic_inc64(&s->exec_requests);
         apr_atomic_inc32(&pycgi_status_hdr->exec_requests);
     }
-    s->runner = runner;
-    apr_cpystrn(s->current, r->filename, sizeof(s->current));
+    /* The name shown is that of a script that runs: the first to start
+     * while none ran claims it, and only it clears it again. */
+    apr_atomic_inc32(&s->running);
+    if (apr_atomic_cas32(&s->current_tid, pycgi_status_tid(), 0) == 0) {
+        s->runner = runner;
+        apr_cpystrn(s->current, r->filename, sizeof(s->current));
+    }
 }
 
 void pycgi_status_end(void)
 {
-    if (pycgi_status_me) {
-        pycgi_status_me->runner = PYCGI_RUNNER_NONE;
-        pycgi_status_me->current[0] = '\0';
+    pycgi_status_slot *s = pycgi_status_me;
+    apr_uint32_t me = pycgi_status_tid();
+
+    if (!s) {
+        return;
     }
+    if (s->current_tid == me) {
+        s->runner = PYCGI_RUNNER_NONE;
+        s->current[0] = '\0';
+        apr_atomic_cas32(&s->current_tid, 0, me);
+    }
+    apr_atomic_dec32(&s->running);
 }
 
 void pycgi_status_timeout(void)
@@ -362,11 +380,12 @@ int pycgi_status_handler(request_rec *r)
                        APR_UINT64_T_FMT " cache_misses=%" APR_UINT64_T_FMT
                        " stdio_builds=%" APR_UINT64_T_FMT
                        " timeouts=%" APR_UINT64_T_FMT " rss_kb=%ld runner=%s"
-                       " current=%s\n", pid, s->python_ready ? "up" : "off",
+                       " running=%u current=%s\n", pid,
+                       s->python_ready ? "up" : "off",
                        s->exec_requests, s->embedded_requests, s->cache_hits,
                        s->cache_misses, s->stdio_builds, s->timeouts,
                        pycgi_status_rss(r, pid),
-                       pycgi_runner_name(s->runner),
+                       pycgi_runner_name(s->runner), s->running,
                        s->current[0] ? s->current : "-");
         }
         else {

@@ -6,8 +6,15 @@
  *
  * The segment is created by the parent in post_config from pconf (so a
  * restart gets a fresh one) and inherited by every child; each child
- * claims one slot in child_init and is its only writer.  Readers (the
- * status page, in any child) may see a counter mid-update: harmless.
+ * claims one slot in child_init and is its only writer.  Under a
+ * threaded MPM the child's threads write it at once: the request
+ * counters are atomic, and `current` belongs to the thread that set it
+ * (one script's end never blanks or renames another's).  Readers (the status page, in any child) may see a script
+ * name mid-update: harmless.
+ *
+ * The page shows every child's PIDs and script paths, of every virtual
+ * host: restrict it as mod_status's server-status is restricted (see
+ * docs/directives.md).
  */
 #ifndef PYCGI_STATUS_H
 #define PYCGI_STATUS_H
@@ -17,19 +24,22 @@
 typedef struct {
     volatile apr_uint32_t pid;  /* owner, 0 = free */
     apr_time_t started;
-    apr_uint64_t exec_requests;
-    apr_uint64_t embedded_requests;
+    volatile apr_uint64_t exec_requests;        /* atomic */
+    volatile apr_uint64_t embedded_requests;    /* atomic */
     apr_uint64_t cache_hits;
     apr_uint64_t cache_misses;
     apr_uint64_t stdio_builds;
     apr_uint64_t timeouts;
     int python_ready;
-    int runner;                 /* PYCGI_RUNNER_* of the script running now */
-    char current[256];          /* the script running now, "" if none */
+    volatile apr_uint32_t running;  /* scripts running now (atomic) */
+    volatile apr_uint32_t current_tid;  /* thread that set `current` */
+    int runner;                 /* PYCGI_RUNNER_* of `current` */
+    char current[256];          /* a script running now (the first to
+                                 * start while none ran), "" if none */
 } pycgi_status_slot;
 
 apr_status_t pycgi_status_post_config(apr_pool_t *pconf, server_rec *s);
-void pycgi_status_child_init(apr_pool_t *pchild);
+void pycgi_status_child_init(void);
 
 /* This child's slot, or NULL (no segment, or no free slot). */
 pycgi_status_slot *pycgi_status_slot_mine(void);

@@ -123,3 +123,41 @@ def test_same_as_mod_cgi(pair, case):
     compare(case, ref, rr, cand, cr)
     cases.run_checks(case, cr, cctx)
     cases.check_log(case, cctx, cmark)
+
+
+SSI_PI_CONF = """
+<Directory "@SITE@/htdocs/ssi_pi">
+    Options +Includes
+    AcceptPathInfo On
+</Directory>
+"""
+
+
+@pytest.mark.parametrize("mpm_", ["prefork", "event"])
+def test_ssi_exec_cmd_environment_same_as_mod_cgi(httpd, site, mpm_):
+    """<!--#exec cmd--> of a page requested with path info and a query
+    full of shell characters: the command's environment is stock
+    mod_cgi's (its add_ssi_vars: PATH_INFO and QUERY_STRING_UNESCAPED
+    shell-escaped, PATH_TRANSLATED from a sub-request), key by key."""
+    site.make_dir("htdocs/ssi_pi")
+    site.write("htdocs/ssi_pi/env.shtml",
+               '<!--#exec cmd="env"-->\n')
+    url = ("/ssi_pi/env.shtml/a%20b;c&d/%3Cq%3E$x"
+           "?w=1%3Bx%26y&z=%27q%27+%60id%60")
+    envs = []
+    for module in ("cgi", TEST_MODULE):
+        srv = httpd(mpm=mpm_, module=module, site=site,
+                    extra_conf=SSI_PI_CONF, tag="ssi-pi-" + module)
+        resp = srv.get(url)
+        assert resp.status == 200, resp
+        env = dict(line.split("=", 1) for line in resp.text.splitlines()
+                   if "=" in line)
+        for key in ("REMOTE_PORT", "DATE_LOCAL", "DATE_GMT"):
+            env.pop(key, None)
+        envs.append({k: v.replace(str(srv.port), "<PORT>")
+                     for k, v in env.items()})
+    ref, cand = envs
+    assert ref["PATH_INFO"] != "/a b;c&d/<q>$x", "not escaped: test invalid"
+    diff = {k: (ref.get(k), cand.get(k)) for k in set(ref) | set(cand)
+            if ref.get(k) != cand.get(k)}
+    assert not diff, "(mod_cgi, ours): %s" % diff

@@ -2,6 +2,7 @@
 shared memory, as HTML and as ?auto text."""
 
 import re
+import time
 
 import pytest
 
@@ -71,3 +72,91 @@ def test_timeouts_and_recycles_are_counted(httpd):
     fields, _ = auto(srv)
     assert int(fields["Timeouts"]) >= 1
     assert int(fields["Recycles"]) >= 1, fields
+
+
+def _children_sum(children, key):
+    return sum(int(c[key]) for c in children)
+
+
+@pytest.mark.parametrize("mpm", MPMS)
+def test_counters_exact_under_concurrent_load(httpd, mpm):
+    """Eight clients at once, 40 requests each, embedded and exec: the
+    server-wide totals and the per-child counters each grow by exactly
+    what was served (under event, a child's threads count at once)."""
+    import threading
+    srv = httpd(mpm=mpm, mode="embedded", extra_conf=STATUS_CONF,
+                tag="status-load")
+    before, kids_before = auto(srv)
+    failures = []
+
+    def client(n):
+        for i in range(40):
+            url = "/pycgi/hello.cgi" if i % 8 == 0 else "/pycgi/hello.py"
+            r = srv.get(url, timeout=60)
+            if r.status != 200:
+                failures.append((n, i, r.status))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert not failures, failures[:5]
+    after, kids = auto(srv)
+    # hello.cgi (shell) runs exec: 5 of each client's 40.
+    assert int(after["EmbeddedRequests"]) \
+        - int(before["EmbeddedRequests"]) == 8 * 35
+    assert int(after["ExecRequests"]) - int(before["ExecRequests"]) == 8 * 5
+    assert {c["pid"] for c in kids_before} <= {c["pid"] for c in kids}, \
+        "a child was replaced: per-child sums not comparable"
+    assert _children_sum(kids, "embedded") \
+        - _children_sum(kids_before, "embedded") == 8 * 35
+    assert _children_sum(kids, "exec") - _children_sum(kids_before,
+                                                       "exec") == 8 * 5
+
+
+@pytest.mark.parametrize("mpm", MPMS)
+def test_a_script_ending_leaves_another_current(httpd, mpm):
+    """While an exec script sleeps 3 s, quick requests begin and end
+    (under event on other threads of the same child): the sleeping
+    script stays on the page as running."""
+    import threading
+    srv = httpd(mpm=mpm, mode="exec", extra_conf=STATUS_CONF + (
+        "" if mpm == "prefork" else
+        "StartServers 1\nServerLimit 1\nThreadsPerChild 8\n"
+        "MaxRequestWorkers 8\nMinSpareThreads 1\nMaxSpareThreads 8\n"),
+        tag="status-current")
+    done = {}
+    sleeper = threading.Thread(target=lambda: done.setdefault(
+        "r", srv.get("/pycgi/dmn_sleep.py?3", timeout=30)))
+    sleeper.start()
+    time.sleep(1.0)
+    for _ in range(3):
+        assert srv.get("/pycgi/hello.cgi").status == 200
+    _, children = auto(srv)
+    sleeper.join(30)
+    assert done["r"].status == 200
+    current = [c["current"] for c in children]
+    # Fixed module bug (regression guard, issue 13): under event the
+    # quick requests' end blanked the child's current script
+    assert any(c.endswith("/dmn_sleep.py") for c in current), children
+    assert sum(int(c["running"]) for c in children) >= 1, children
+
+
+@pytest.mark.parametrize("override, status", [("Options", 500),
+                                              ("FileInfo", 200)])
+def test_htaccess_sets_the_status_handler_only_with_fileinfo(
+        httpd, site, override, status):
+    """A .htaccess can make a directory the status page only where its
+    author may set handlers (AllowOverride FileInfo), as for mod_status's
+    server-status; elsewhere httpd refuses the line (500)."""
+    sub = "htdocs/st_" + override.lower()
+    site.make_dir(sub)
+    site.write(sub + "/.htaccess", "SetHandler pycgi-status\n")
+    site.write(sub + "/index.html", "plain page\n")
+    srv = httpd(mpm="prefork", mode="embedded", tag="status-ht-" + override,
+                extra_conf='<Directory "@SITE@/%s">\n    AllowOverride %s\n'
+                           '</Directory>\n' % (sub, override))
+    r = srv.get("/%s/index.html?auto" % sub[len("htdocs/"):])
+    assert r.status == status, r
+    assert ("Children:" in r.text) == (status == 200), r.text[:300]

@@ -4,7 +4,7 @@
 set -e
 PKGS="apache2 apache2-dev apache2-utils libpython3-dev python3 python3-pytest
       clang libclang-rt-14-dev wrk curl gnuplot-nox libapache2-mod-wsgi-py3 libapache2-mod-python
-      build-essential debhelper apache2-suexec-pristine"
+      build-essential debhelper apache2-suexec-pristine mercurial"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" \

@@ -5,6 +5,7 @@
 #   look        the same, and stdin's text read through sys.stdin
 #   stash       keep references to the streams in a library module
 #   use_stash   write, read and flush through the stashed references
+#               (headers first, then their output, then one JSON line)
 #   reconfig_out / reconfig_err / reconfig_in / encoding / attr /
 #   wrap / pending_exit    change the streams (see below)
 #   partial_bytes / partial_text / readline   read part of the body
@@ -48,18 +49,25 @@ elif how == "stash":
                           sys.stderr, sys.stdin.buffer)
     out.update(view())
 elif how == "use_stash":
+    # Headers first: the stashed streams serve this request, as a
+    # process's own fds would (one JSON line follows their output).
     stash = getattr(string, "pycgi_stash", None)
     del string.pycgi_stash
     sin, sout, sbuf, serr, sinbuf = stash
+    print("Content-Type: application/json")
+    print(flush=True)
     out["stale_is_current"] = [sin is sys.stdin, sout is sys.stdout,
                                serr is sys.stderr]
-    out["write"] = attempt(lambda: (sout.write("LEAK-TEXT\n"),
+    out["write"] = attempt(lambda: (sout.write("STASH-TEXT\n"),
                                     sout.flush()))
-    out["write_buffer"] = attempt(lambda: sbuf.write(b"LEAK-BYTES\n"))
-    out["write_err"] = attempt(lambda: serr.write("LEAK-ERR\n"))
-    out["read"] = attempt(lambda: sin.read())
+    out["write_buffer"] = attempt(lambda: sbuf.write(b"STASH-BYTES\n"))
+    out["write_err"] = attempt(lambda: serr.write("STASH-ERR\n"))
+    out["read"] = attempt(lambda: out.__setitem__("got", sin.read()))
     out["read_buffer"] = attempt(lambda: sinbuf.read())
     out.update(view())
+    sys.stdout.flush()
+    print(json.dumps(out))
+    sys.exit(0)
 elif how == "reconfig_out":
     # Headers go out first; the newline change applies to the body.
     print("Content-Type: application/json")
