@@ -679,6 +679,25 @@ static unsigned pycgi_worker_take(int *fds, int nfds, pycgi_worker_env *e,
     return PYCGI_RETIRE_NONE;
 }
 
+/* The end of a request: past PyCGIDaemonMaxRequests it is the last
+ * (unless `retire` says so already); DONE with the exit status, the
+ * connection closed, the request counted.  Returns the reason to retire
+ * or 0. */
+static unsigned pycgi_worker_answer(int conn, int status, unsigned retire,
+                                    char *what, size_t whatlen)
+{
+    if (!retire && pycgi_worker_args.max_requests
+        && pycgi_worker_slot->requests + 1 >= pycgi_worker_args.max_requests) {
+        snprintf(what, whatlen, "maximum requests reached");
+        retire = PYCGI_RETIRE_MAX_REQUESTS;
+    }
+    pycgi_worker_reply(conn, PYCGI_REPLY_DONE, status,
+                       retire ? PYCGI_DONE_RETIRING : 0);
+    close(conn);
+    pycgi_worker_slot->requests++;
+    return retire;
+}
+
 /* The (name, module) pairs sys.modules gained after its first `before`
  * entries (a dict keeps insertion order).  Walked with PyDict_Next,
  * which takes no references: a forked child that wrote a reference
@@ -801,16 +820,7 @@ static unsigned pycgi_worker_fork_request(int conn, int *fds, int nfds,
                  "(CGIScriptTimeout or stop)");
         retire = PYCGI_RETIRE_SHUTDOWN;
     }
-    else if (pycgi_worker_args.max_requests
-             && pycgi_worker_slot->requests + 1
-                >= pycgi_worker_args.max_requests) {
-        snprintf(what, whatlen, "maximum requests reached");
-        retire = PYCGI_RETIRE_MAX_REQUESTS;
-    }
-    pycgi_worker_reply(conn, PYCGI_REPLY_DONE, status,
-                       retire ? PYCGI_DONE_RETIRING : 0);
-    close(conn);
-    pycgi_worker_slot->requests++;
+    retire = pycgi_worker_answer(conn, status, retire, what, whatlen);
     if (retire) {
         return retire;
     }
@@ -973,15 +983,7 @@ static unsigned pycgi_worker_request(int conn, char *what, size_t whatlen)
                                          pycgi_worker_forked, what, whatlen);
         pycgi_worker_forked = 0;
     }
-    if (!retire && pycgi_worker_args.max_requests
-        && pycgi_worker_slot->requests + 1 >= pycgi_worker_args.max_requests) {
-        snprintf(what, whatlen, "maximum requests reached");
-        retire = PYCGI_RETIRE_MAX_REQUESTS;
-    }
-    pycgi_worker_reply(conn, PYCGI_REPLY_DONE, status,
-                       retire ? PYCGI_DONE_RETIRING : 0);
-    close(conn);
-    pycgi_worker_slot->requests++;
+    retire = pycgi_worker_answer(conn, status, retire, what, whatlen);
     if (!retire) {
         pycgi_worker_set_state(PYCGI_SLOT_IDLE, PYCGI_RETIRE_NONE);
     }
