@@ -1344,7 +1344,16 @@ def test_thread_left_running_reaches_no_later_request(one, mpm):
             "the child did not retire"
     else:
         assert "cannot retire" in text, text[-2000:]
-        state = get_json(one, "/m_emb/emb_leftover.py?state")
+        # Its SystemExit lands when its 0.5 s wait ends, and its first
+        # refused write follows: wait for both (a loaded machine can
+        # answer the requests above before that).
+        states = []
+
+        def refused():
+            states.append(get_json(one, "/m_emb/emb_leftover.py?state"))
+            return states[-1]["seen"]["refused"] > 0
+        probe.wait_for(refused, 5)
+        state = states[-1]
         assert state["pid"] == pid
         seen = state["seen"]
         assert seen["exits"] >= 1 and seen["refused"] > 0, state
