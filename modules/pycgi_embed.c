@@ -136,11 +136,11 @@ void pycgi_embed_child_init(apr_pool_t *pchild)
 
 static apr_status_t pycgi_embed_scan(pycgi_embed_req *req, int eos)
 {
-    apr_bucket_alloc_t *ba = req->r->connection->bucket_alloc;
+    apr_bucket_alloc_t *ba = req->script.r->connection->bucket_alloc;
 
     if (req->hlen) {
         APR_BRIGADE_INSERT_TAIL(req->bb, apr_bucket_pool_create(req->hbuf,
-                                req->hlen, req->r->pool, ba));
+                                req->hlen, req->script.r->pool, ba));
     }
     if (eos) {
         APR_BRIGADE_INSERT_TAIL(req->bb, apr_bucket_eos_create(ba));
@@ -158,18 +158,25 @@ static apr_status_t pycgi_embed_scan(pycgi_embed_req *req, int eos)
  * afresh after. */
 static void pycgi_embed_alive(pycgi_embed_req *req)
 {
-    if (!req->timed_out) {
-        req->deadline = apr_time_now() + req->timeout;
-        pycgi_interp_extend(req->deadline);
+    if (!req->script.timed_out) {
+        req->script.deadline = apr_time_now() + req->timeout;
+        pycgi_interp_extend(req->script.deadline);
     }
 }
 
 static apr_status_t pycgi_embed_write_out(pycgi_embed_req *req,
                                           const char *data, apr_size_t len);
 
-apr_status_t pycgi_embed_write(pycgi_embed_req *req, const char *data,
-                               apr_size_t len)
+/* The request of `sc`: its script is the request's first member. */
+static pycgi_embed_req *pycgi_embed_of(pycgi_script *sc)
 {
+    return (pycgi_embed_req *)sc;
+}
+
+static apr_status_t pycgi_embed_write(pycgi_script *sc, const char *data,
+                                      apr_size_t len)
+{
+    pycgi_embed_req *req = pycgi_embed_of(sc);
     apr_status_t rv;
 
     pycgi_interp_pause(1);
@@ -194,14 +201,14 @@ static apr_status_t pycgi_embed_write_out(pycgi_embed_req *req,
             while (cap < req->hlen + len) {
                 cap *= 2;
             }
-            nbuf = apr_palloc(req->r->pool, cap);
+            nbuf = apr_palloc(req->script.r->pool, cap);
             memcpy(nbuf, req->hbuf, req->hlen);
             req->hbuf = nbuf;
             req->hcap = cap;
         }
         memcpy(req->hbuf + req->hlen, data, len);
         req->hlen += len;
-        if (req->ending && !o->nph && req->hlen < PYCGI_END_HOLD) {
+        if (req->script.ending && !o->nph && req->hlen < PYCGI_END_HOLD) {
             return APR_SUCCESS;
         }
         if (o->nph || req->hlen >= PYCGI_MAX_HEADER_BLOCK
@@ -214,25 +221,26 @@ static apr_status_t pycgi_embed_write_out(pycgi_embed_req *req,
         return o->pass_rv;
     }
     APR_BRIGADE_INSERT_TAIL(req->bb, apr_bucket_transient_create(data, len,
-                            req->r->connection->bucket_alloc));
+                            req->script.r->connection->bucket_alloc));
     return pycgi_output_body(o, req->bb);
 }
 
-apr_status_t pycgi_embed_flush(pycgi_embed_req *req)
+static apr_status_t pycgi_embed_flush(pycgi_script *sc)
 {
+    pycgi_embed_req *req = pycgi_embed_of(sc);
     pycgi_output *o = req->out;
     apr_status_t rv;
 
     if (o->state != PYCGI_OUT_PASS) {
         return o->state == PYCGI_OUT_DISCARD ? o->pass_rv : APR_SUCCESS;
     }
-    if (req->ending) {
+    if (req->script.ending) {
         /* The runner's own final flush: EOS follows at once, and one
          * write to the client is cheaper than two. */
         return APR_SUCCESS;
     }
     APR_BRIGADE_INSERT_TAIL(req->bb, apr_bucket_flush_create(
-                            req->r->connection->bucket_alloc));
+                            req->script.r->connection->bucket_alloc));
     pycgi_interp_pause(1);
     rv = pycgi_output_body(o, req->bb);
     pycgi_interp_pause(0);
@@ -240,9 +248,10 @@ apr_status_t pycgi_embed_flush(pycgi_embed_req *req)
     return rv;
 }
 
-apr_status_t pycgi_embed_read(pycgi_embed_req *req, char *buf,
-                              apr_size_t want, apr_size_t *got)
+static apr_status_t pycgi_embed_read(pycgi_script *sc, char *buf,
+                                     apr_size_t want, apr_size_t *got)
 {
+    pycgi_embed_req *req = pycgi_embed_of(sc);
     const char *data;
     apr_status_t rv;
 
@@ -256,11 +265,16 @@ apr_status_t pycgi_embed_read(pycgi_embed_req *req, char *buf,
     return rv;
 }
 
-void pycgi_embed_stderr(pycgi_embed_req *req, const char *data,
-                        apr_size_t len)
+static void pycgi_embed_stderr(pycgi_script *sc, const char *data,
+                               apr_size_t len)
 {
-    pycgi_log_stderr(req->lb, data, len);
+    pycgi_log_stderr(pycgi_embed_of(sc)->lb, data, len);
 }
+
+static const pycgi_script_io pycgi_embed_io = {
+    pycgi_embed_write, pycgi_embed_flush, pycgi_embed_read,
+    pycgi_embed_stderr
+};
 
 /* --- running a script ----------------------------------------------- */
 
@@ -452,7 +466,7 @@ static PyObject *pycgi_embed_begin(request_rec *r, PyObject *env,
 static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
                               const char **argv, int argc, const char *cwd)
 {
-    request_rec *r = req->r;
+    request_rec *r = req->script.r;
     PyObject *env, *pyargv, *text[3], *out, *ctx = NULL, *res;
     int failed = 0, clean = 0, started = 0, threads = 0;
     const char *lost_state = NULL;
@@ -493,8 +507,8 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
         if (pycgi_embed_base_environ) {
             environ = envp;
         }
-        pycgi_pyio_open(req);
-        pycgi_interp_arm(req, req->deadline, req->slow_at);
+        pycgi_pyio_open(&req->script);
+        pycgi_interp_arm(&req->script, req->slow_at);
 
         res = PyObject_CallOneArg(pycgi_fn_execute, ctx);
 
@@ -540,17 +554,17 @@ static int pycgi_embed_python(pycgi_embed_req *req, char **envp,
     }
     /* Streams a script kept a reference to are dead from here on; the
      * rest may serve the next request. */
-    pycgi_pyio_unbind(clean && !req->timed_out);
+    pycgi_pyio_unbind(clean && !req->script.timed_out);
     Py_XDECREF(env);
     Py_XDECREF(pyargv);
-    pycgi_interp_count(r, started, req->timed_out);
+    pycgi_interp_count(r, started, req->script.timed_out);
     PyErr_Clear();
     if (threads) {
         pycgi_interp_retire(r, apr_psprintf(r->pool, "script %s left %d "
                             "thread(s) running (SystemExit raised in them; "
                             "they reach no request)", r->filename, threads));
     }
-    if (req->interrupted) {
+    if (req->script.interrupted) {
         /* Raised wherever the script was: inside a library, perhaps
          * half-way through an import or holding a lock, which later
          * scripts of this process would find broken. */
@@ -625,14 +639,15 @@ static int pycgi_embed_run_here(request_rec *r, int nph,
     if (n > 1 && cwd[n - 1] == '/') {
         cwd[n - 1] = '\0';
     }
-    req->r = r;
+    req->script.r = r;
+    req->script.io = &pycgi_embed_io;
     req->out = pycgi_output_create(r, nph);
     req->body = pycgi_body_create(r);
     req->out->body = req->body;
     req->lb = pycgi_log_linebuf(r);
     req->bb = apr_brigade_create(r->pool, ba);
     req->timeout = timeout;
-    req->deadline = apr_time_now() + timeout;
+    req->script.deadline = apr_time_now() + timeout;
     if (pycgi_slowlog_after(r) > 0) {
         req->slow_at = apr_time_now() + pycgi_slowlog_after(r);
     }
@@ -655,7 +670,7 @@ static int pycgi_embed_run_here(request_rec *r, int nph,
     pycgi_log_stderr_flush(req->lb);
 
     if (req->out->state == PYCGI_OUT_HEADERS) {
-        if (req->timed_out) {
+        if (req->script.timed_out) {
             return pycgi_log_scripterror(r, HTTP_GATEWAY_TIME_OUT, 0,
                                          PYCGI_LOGNO(0605),
                                          "Script timed out before returning "
@@ -670,7 +685,7 @@ static int pycgi_embed_run_here(request_rec *r, int nph,
         pycgi_embed_scan(req, 1);
     }
     else {
-        if (req->timed_out && req->out->state == PYCGI_OUT_PASS) {
+        if (req->script.timed_out && req->out->state == PYCGI_OUT_PASS) {
             /* Headers are out: all we can do is cut the response short
              * so the client sees it is incomplete. */
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PYCGI_LOGNO(0606)

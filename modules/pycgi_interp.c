@@ -7,7 +7,7 @@
 #include "pycgi_python.h"
 #include "pycgi_interp.h"
 #include "pycgi_pyio.h"
-#include "pycgi_embed.h"
+#include "pycgi_script.h"
 #include "pycgi_boot.h"
 #include "pycgi_compat.h"
 #include "pycgi_status.h"
@@ -50,7 +50,7 @@ static struct {
     /* watchdog */
     apr_thread_mutex_t *wd_lock;
     apr_thread_cond_t *wd_cond;
-    pycgi_embed_req *wd_req;        /* armed request, or NULL */
+    pycgi_script *wd_req;           /* armed script, or NULL */
     unsigned long wd_tid;           /* its Python thread id */
     apr_time_t wd_deadline;
     apr_time_t wd_slow_at;          /* PyCGISlowLog due; 0 = done/off */
@@ -365,9 +365,9 @@ void *pycgi_interp_boot(void)
     return pycgi_interp.boot;
 }
 
-void pycgi_interp_arm(pycgi_embed_req *req, apr_time_t deadline,
-                      apr_time_t slow_at)
+void pycgi_interp_arm(pycgi_script *req, apr_time_t slow_at)
 {
+    apr_time_t deadline = req->deadline;
     apr_time_t first = slow_at && slow_at < deadline ? slow_at : deadline;
 
     apr_thread_mutex_lock(pycgi_interp.wd_lock);
@@ -456,7 +456,7 @@ void pycgi_interp_disarm(void)
  * with the GIL and written without it, under wd_lock: the script's
  * thread disarms under wd_lock, so req and its request live until we
  * let go.  Only the watchdog's own pool is allocated from here. */
-static void pycgi_interp_slow(pycgi_embed_req *req, apr_uint64_t gen,
+static void pycgi_interp_slow(pycgi_script *req, apr_uint64_t gen,
                               unsigned long tid)
 {
     apr_pool_t *p = pycgi_interp.wd_pool;
@@ -504,7 +504,7 @@ static void *APR_THREAD_FUNC pycgi_interp_watchdog(apr_thread_t *t, void *d)
     apr_thread_mutex_lock(pycgi_interp.wd_lock);
     while (!pycgi_interp.wd_stop) {
         apr_time_t now = apr_time_now();
-        pycgi_embed_req *req = pycgi_interp.wd_req;
+        pycgi_script *req = pycgi_interp.wd_req;
         apr_uint64_t gen = pycgi_interp.wd_gen;
         unsigned long tid = pycgi_interp.wd_tid;
         PyGILState_STATE g;

@@ -35,7 +35,7 @@ const char *pycgi_interp_pyerr(apr_pool_t *p);
 int pycgi_interp_ready(void);
 
 /* --- for the embedded runner (pycgi_embed.c) --- */
-struct pycgi_embed_req;
+struct pycgi_script;
 
 /* Take this process's embedded-request lock, waiting at most `wait`
  * (APR_TIMEUP then), then the GIL (with this thread's own, kept, Python
@@ -49,15 +49,14 @@ int pycgi_interp_entered(void);
 /* The _pycgi_boot module (borrowed; GIL held). */
 void *pycgi_interp_boot(void);
 
-/* Arm the watchdog for `req` (GIL held, in the request's thread): past
- * `deadline` it sets req->timed_out and raises ScriptTimeout in this
+/* Arm the watchdog for `sc` (GIL held, in the request's thread): past
+ * sc->deadline it sets sc->timed_out and raises ScriptTimeout in this
  * thread; if the script still runs PYCGI_HARD_GRACE later, the process
  * is ended (httpd replaces it).  Past `slow_at` (0 = never) it writes
  * the slow log (PyCGISlowLog): this thread's Python stack only, taken
  * with the GIL, logged without it.  Disarm also drops an exception the
  * watchdog raised too late to matter. */
-void pycgi_interp_arm(struct pycgi_embed_req *req, apr_time_t deadline,
-                      apr_time_t slow_at);
+void pycgi_interp_arm(struct pycgi_script *sc, apr_time_t slow_at);
 void pycgi_interp_disarm(void);
 /* Move the armed deadline later (the script wrote something). */
 void pycgi_interp_extend(apr_time_t deadline);

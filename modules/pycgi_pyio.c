@@ -31,7 +31,7 @@
  * the runner closed it (pycgi_pyio_close() waits for the operation).
  */
 #include "pycgi_pyio.h"
-#include "pycgi_embed.h"
+#include "pycgi_script.h"
 #include "apr_thread_mutex.h"
 #include "ap_listen.h"
 #include <signal.h>
@@ -68,7 +68,7 @@ static PyObject *pycgi_unsupported;     /* io.UnsupportedOperation */
  * `req` and `gen` change only under `lock`, by the runner's thread. */
 static struct {
     apr_thread_mutex_t *lock;
-    pycgi_embed_req *req;       /* NULL between requests */
+    pycgi_script *req;          /* NULL between requests */
     apr_uint64_t gen;           /* of req; 0 between requests */
     unsigned long tid;          /* Python ident of the script's thread */
     apr_uint64_t next_gen;      /* last generation given out (GIL) */
@@ -113,7 +113,7 @@ static int pycgi_stream_live(pycgi_stream *s)
 /* pycgi_io.lock held: the request `s` serves for thread `tid`, or NULL.
  * Its own request while that is open; the open request if `s` was left
  * clean by an earlier one and `tid` runs the open request's script. */
-static pycgi_embed_req *pycgi_stream_target(pycgi_stream *s,
+static pycgi_script *pycgi_stream_target(pycgi_stream *s,
                                             unsigned long tid)
 {
     if (!pycgi_io.req) {
@@ -137,7 +137,7 @@ static int pycgi_stream_do(pycgi_stream *s, int op, char *buf,
                            apr_size_t len, apr_size_t *got, apr_status_t *rv)
 {
     unsigned long tid = PyThread_get_thread_ident();
-    pycgi_embed_req *req = NULL;
+    pycgi_script *req = NULL;
     PyThreadState *ts = NULL;
 
     /* A forked copy never reaches the request: the connection is the
@@ -159,16 +159,16 @@ static int pycgi_stream_do(pycgi_stream *s, int op, char *buf,
     apr_thread_mutex_lock(pycgi_io.lock);
     req = pycgi_stream_target(s, tid);
     if (req && op == PYCGI_OP_READ) {
-        *rv = pycgi_embed_read(req, buf, len, got);
+        *rv = req->io->read(req, buf, len, got);
     }
     else if (req && op == PYCGI_OP_FLUSH) {
-        *rv = pycgi_embed_flush(req);
+        *rv = req->io->flush(req);
     }
     else if (req && s->kind == PYCGI_IO_OUT) {
-        *rv = pycgi_embed_write(req, buf, len);
+        *rv = req->io->write(req, buf, len);
     }
     else if (req) {
-        pycgi_embed_stderr(req, buf, len);
+        req->io->err(req, buf, len);
     }
     apr_thread_mutex_unlock(pycgi_io.lock);
     if (ts) {
@@ -762,7 +762,7 @@ apr_status_t pycgi_pyio_child_init(apr_pool_t *p)
                                    p);
 }
 
-void pycgi_pyio_open(pycgi_embed_req *req)
+void pycgi_pyio_open(pycgi_script *req)
 {
     apr_thread_mutex_lock(pycgi_io.lock);
     pycgi_io.req = req;

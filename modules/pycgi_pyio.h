@@ -18,7 +18,7 @@
 
 #include "pycgi_python.h"
 
-struct pycgi_embed_req;
+struct pycgi_script;
 
 /* Register "_pycgi" as a built-in module; before Py_Initialize. */
 int pycgi_pyio_inittab_add(void);
@@ -43,11 +43,11 @@ int pycgi_pyio_bind(const char *errors, PyObject **text, PyObject **out);
  * `clean`: the runner flushed stdout and stderr without error). */
 void pycgi_pyio_unbind(int clean);
 
-/* Open `req` to the streams bound last, for the calling thread's
+/* Open `sc` (its request, through sc->io) to the streams bound last, for the calling thread's
  * script (and the threads it starts); close it again when the script
  * and the runner's flushes are done, before unbinding.  Close waits for
  * any stream operation still under way and takes the GIL back. */
-void pycgi_pyio_open(struct pycgi_embed_req *req);
+void pycgi_pyio_open(struct pycgi_script *sc);
 void pycgi_pyio_close(void);
 
 /* Counters for the status page: text streams built (a request that
