@@ -32,6 +32,7 @@
 #include "modules/pycgi_embed.h"
 #include "modules/pycgi_runner.h"
 #include "modules/pycgi_pool.h"
+#include "modules/pycgi_super.h"
 
 static void *pycgi_create_dir_config(apr_pool_t *p, char *dir)
 {
@@ -135,15 +136,23 @@ static int pycgi_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 static int pycgi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                              apr_pool_t *ptemp, server_rec *s)
 {
+    pycgi_pool_table *pools = NULL;
+
     (void)plog; (void)ptemp;
     pycgi_include_register();
     if (pycgi_status_post_config(pconf, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    /* The daemon pools and their supervisor (a no-op in the first,
-     * configuration-checking pass). */
-    return pycgi_pool_post_config(pconf, s) == APR_SUCCESS
-           ? OK : HTTP_INTERNAL_SERVER_ERROR;
+    /* The daemon pools and their supervisor (none in the first,
+     * configuration-checking pass).  Children use the pools only if
+     * the supervisor is up. */
+    if (pycgi_pool_post_config(pconf, s, &pools) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (pools && pycgi_super_start(pconf, s, pools) == APR_SUCCESS) {
+        pycgi_pool_publish(pools);
+    }
+    return OK;
 }
 
 static void pycgi_child_init(apr_pool_t *pchild, server_rec *s)

@@ -5,7 +5,6 @@
  * counters (built by the parent), and the lookups children make.
  */
 #include "pycgi_pool.h"
-#include "pycgi_super.h"
 #include "pycgi_suexec.h"
 #include "unixd.h"
 #include "apr_hash.h"
@@ -142,7 +141,8 @@ static void pycgi_pool_limits(pycgi_pool *p, server_rec *s)
                                          PYCGI_DEFAULT_QUEUE_TIMEOUT));
 }
 
-apr_status_t pycgi_pool_post_config(apr_pool_t *pconf, server_rec *s)
+apr_status_t pycgi_pool_post_config(apr_pool_t *pconf, server_rec *s,
+                                    pycgi_pool_table **built)
 {
     pycgi_server_conf *main = pycgi_sconf(s);
     apr_array_header_t *names = pycgi_config_pool_names();
@@ -152,6 +152,7 @@ apr_status_t pycgi_pool_post_config(apr_pool_t *pconf, server_rec *s)
     void *stats;
     apr_status_t rv;
 
+    *built = NULL;
     /* The first pass only checks the configuration (as mod_cgid). */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return APR_SUCCESS;
@@ -274,11 +275,13 @@ apr_status_t pycgi_pool_post_config(apr_pool_t *pconf, server_rec *s)
         }
     }
     t->npools = n;
-    if (pycgi_super_start(pconf, s, t) != APR_SUCCESS) {
-        return APR_SUCCESS;
-    }
-    pycgi_pools = t;
+    *built = t;
     return APR_SUCCESS;
+}
+
+void pycgi_pool_publish(pycgi_pool_table *t)
+{
+    pycgi_pools = t;
 }
 
 void pycgi_pool_child_init(apr_pool_t *pchild, server_rec *s)

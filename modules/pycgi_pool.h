@@ -95,8 +95,14 @@ typedef struct {
     apr_hash_t *by_name;        /* name -> pycgi_pool * */
 } pycgi_pool_table;
 
-/* Build the pools and start the supervisor (parent, post_config). */
-apr_status_t pycgi_pool_post_config(apr_pool_t *pconf, server_rec *s);
+/* Build the pools (parent, post_config): *built is the table, or NULL
+ * when there is none (the first, configuration-checking pass, or the
+ * daemon runner unavailable, logged).  Its supervisor (pycgi_super.h)
+ * is the caller's to start; pycgi_pool_publish() then makes the table
+ * the one children use. */
+apr_status_t pycgi_pool_post_config(apr_pool_t *pconf, server_rec *s,
+                                    pycgi_pool_table **built);
+void pycgi_pool_publish(pycgi_pool_table *t);
 
 /* Close what a child must not hold (listening sockets, segments' fds). */
 void pycgi_pool_child_init(apr_pool_t *pchild, server_rec *s);
