@@ -65,7 +65,10 @@ int pycgi_handler(request_rec *r)
     if (status != OK) {
         return status;      /* refused, already logged */
     }
-    pycgi_status_begin(r, runner);
+    pycgi_status_begin(r, runner == PYCGI_RUNNER_EMBEDDED
+                          ? PYCGI_COUNT_EMBEDDED
+                          : runner == PYCGI_RUNNER_DAEMON ? PYCGI_COUNT_POOL
+                          : PYCGI_COUNT_EXEC, pycgi_runner_name(runner));
     status = pycgi_runner_run(r, runner, nph, pycgi_config_timeout(dconf, r));
     pycgi_status_end();
     return status;

@@ -100,7 +100,7 @@ pycgi_status_slot *pycgi_status_slot_mine(void)
     return pycgi_status_me;
 }
 
-void pycgi_status_begin(request_rec *r, int runner)
+void pycgi_status_begin(request_rec *r, int count, const char *runner)
 {
     pycgi_status_slot *s = pycgi_status_me;
 
@@ -108,14 +108,11 @@ void pycgi_status_begin(request_rec *r, int runner)
         return;
     }
     /* Several threads of this child may count at once (event). */
-    if (runner == PYCGI_RUNNER_EMBEDDED) {
+    if (count == PYCGI_COUNT_EMBEDDED) {
         apr_atomic_inc64(&s->embedded_requests);
         apr_atomic_inc32(&pycgi_status_hdr->embedded_requests);
     }
-    else if (runner == PYCGI_RUNNER_DAEMON) {
-        /* Counted per pool (pycgi_pool_stats), not per child. */
-    }
-    else {
+    else if (count == PYCGI_COUNT_EXEC) {
         apr_atomic_inc64(&s->exec_requests);
         apr_atomic_inc32(&pycgi_status_hdr->exec_requests);
     }
@@ -123,7 +120,7 @@ void pycgi_status_begin(request_rec *r, int runner)
      * while none ran claims it, and only it clears it again. */
     apr_atomic_inc32(&s->running);
     if (apr_atomic_cas32(&s->current_tid, pycgi_status_tid(), 0) == 0) {
-        s->runner = runner;
+        apr_cpystrn(s->runner, runner, sizeof(s->runner));
         apr_cpystrn(s->current, r->filename, sizeof(s->current));
     }
 }
@@ -137,7 +134,7 @@ void pycgi_status_end(void)
         return;
     }
     if (s->current_tid == me) {
-        s->runner = PYCGI_RUNNER_NONE;
+        s->runner[0] = '\0';
         s->current[0] = '\0';
         apr_atomic_cas32(&s->current_tid, 0, me);
     }
@@ -385,7 +382,7 @@ int pycgi_status_handler(request_rec *r)
                        s->exec_requests, s->embedded_requests, s->cache_hits,
                        s->cache_misses, s->stdio_builds, s->timeouts,
                        pycgi_status_rss(r, pid),
-                       pycgi_runner_name(s->runner), s->running,
+                       s->runner[0] ? s->runner : "idle", s->running,
                        s->current[0] ? s->current : "-");
         }
         else {
@@ -397,7 +394,7 @@ int pycgi_status_handler(request_rec *r)
                        s->python_ready ? "up" : "off", s->exec_requests,
                        s->embedded_requests, s->cache_hits, s->cache_misses,
                        s->timeouts, pycgi_status_rss(r, pid),
-                       pycgi_runner_name(s->runner),
+                       s->runner[0] ? s->runner : "idle",
                        ap_escape_html(r->pool, s->current));
         }
     }

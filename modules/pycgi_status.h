@@ -19,7 +19,7 @@
 #ifndef PYCGI_STATUS_H
 #define PYCGI_STATUS_H
 
-#include "pycgi_runner.h"
+#include "pycgi_common.h"
 
 typedef struct {
     volatile apr_uint32_t pid;  /* owner, 0 = free */
@@ -33,7 +33,7 @@ typedef struct {
     int python_ready;
     volatile apr_uint32_t running;  /* scripts running now (atomic) */
     volatile apr_uint32_t current_tid;  /* thread that set `current` */
-    int runner;                 /* PYCGI_RUNNER_* of `current` */
+    char runner[16];            /* the runner of `current` ("exec"...) */
     char current[256];          /* a script running now (the first to
                                  * start while none ran), "" if none */
 } pycgi_status_slot;
@@ -44,8 +44,14 @@ void pycgi_status_child_init(void);
 /* This child's slot, or NULL (no segment, or no free slot). */
 pycgi_status_slot *pycgi_status_slot_mine(void);
 
-/* A script starts / ends in this child. */
-void pycgi_status_begin(request_rec *r, int runner);
+/* What a starting script counts as in this child's slot. */
+#define PYCGI_COUNT_POOL     0  /* nothing here: counted per pool */
+#define PYCGI_COUNT_EXEC     1
+#define PYCGI_COUNT_EMBEDDED 2
+
+/* A script starts, in `runner` (its name, for the page) / ends, in
+ * this child. */
+void pycgi_status_begin(request_rec *r, int count, const char *runner);
 void pycgi_status_end(void);
 /* An embedded script stopped by its timeout (server-wide total). */
 void pycgi_status_timeout(void);
