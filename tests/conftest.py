@@ -16,6 +16,7 @@ Environment:
 
 import os
 import sys
+import warnings
 
 import pytest
 
@@ -111,9 +112,30 @@ class ServerFactory:
             reports += server.sanitizer_reports()
             server.cleanup()
         self.servers = []
+        crashed = [rep for rep in reports if _lsan_tracer_crash(rep[1])]
+        reports = [rep for rep in reports if rep not in crashed]
+        if crashed:
+            # LeakSanitizer's stop-the-world tracer itself segfaulted at
+            # exit (a known, timing-dependent flaw of the runtime,
+            # google/sanitizers#1353): no finding, but no leak check of
+            # that process either.  Said, never hidden.
+            warnings.warn("LeakSanitizer's tracer crashed (no leak check "
+                          "of that process):\n" + _format_reports(crashed))
         if reports:
             pytest.fail("sanitizer reports at server stop:\n"
                         + _format_reports(reports), pytrace=False)
+
+
+def _lsan_tracer_crash(text):
+    """Is this report only LeakSanitizer's tracer crash (its three lines
+    and nothing else: no ERROR, no leak)?"""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return (bool(lines) and lines[0].startswith("Tracer caught signal")
+            and "ERROR:" not in text and "SUMMARY:" not in text
+            and all(line.startswith(("Tracer caught signal", "==")) and
+                    ("LeakSanitizer has encountered a fatal error" in line
+                     or "HINT:" in line or line.startswith("Tracer"))
+                    for line in lines))
 
 
 @pytest.fixture(scope="module")

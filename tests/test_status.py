@@ -40,7 +40,10 @@ def test_counts_embedded_and_exec_requests(httpd, mpm):
     assert int(after["EmbeddedRequests"]) - int(before["EmbeddedRequests"]) == 5
     assert int(after["ExecRequests"]) - int(before["ExecRequests"]) == 2
     assert int(after["Children"]) == len(children) >= 1
-    assert all(c["python"] == "up" for c in children)
+    # Every child that ran a script embedded has Python up (a child
+    # started meanwhile may still be booting it: slow under ASan).
+    served = [c for c in children if int(c["embedded"])]
+    assert served and all(c["python"] == "up" for c in served), children
     assert all(int(c["rss_kb"]) > 0 for c in children)
     # The first run of hello.py in a child compiles it, later ones hit.
     assert int(after["CacheMisses"]) >= 1
