@@ -166,6 +166,18 @@ apr_status_t pycgi_pool_post_config(apr_pool_t *pconf, server_rec *s,
      * supervisor must start processes of other users) and suexec's
      * settings are known (its rules apply before a script gets there). */
     nuser = pycgi_config_or(main->user_pools, PYCGI_DEFAULT_USER_POOLS);
+    if (nuser > 0 && ap_unixd_config.chroot_dir) {
+        /* The supervisor keeps root for user pools and so never takes
+         * mod_unixd's chroot (drop_privileges): their workers would
+         * see the whole file system where mod_cgi's scripts see only
+         * the ChrootDir.  Such scripts run exec, in the chrooted
+         * children, as under mod_cgi. */
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, PYCGI_LOGNO(0977)
+                     "ChrootDir %s: no user pools (PyCGIDaemonUserPools "
+                     "ignored), scripts under suexec run exec",
+                     ap_unixd_config.chroot_dir);
+        nuser = 0;
+    }
     if (nuser > 0 && (!ap_unixd_config.suexec_enabled || geteuid() != 0
                       || !ap_hook_get_get_suexec_identity()
                       || !ap_hook_get_get_suexec_identity()->nelts

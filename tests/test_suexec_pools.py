@@ -635,6 +635,25 @@ def test_user_pools_off_runs_exec(httpd, tree, mpm):
     assert "UserPool:" not in get(server, "/pycgi-status?auto").text
 
 
+def test_chroot_dir_turns_user_pools_off(httpd, tree, mpm):
+    """Under ChrootDir mod_cgi's scripts see only the chroot, and a user
+    pool's workers (started by a supervisor that keeps root, so never
+    chrooted) would see everything: no user pools, exec as mod_cgi.
+    (ChrootDir / chroots the children where they are: the choice is
+    made on the directive alone.)"""
+    server = httpd(mpm=mpm, mode="auto", loglevel=sec.DEBUG,
+                   extra_conf=tree.conf() + "ChrootDir /\n")
+    log = server.error_log()
+    assert re.search(r"PYCGI0977: ChrootDir /: no user pools", log), log
+    assert "0 for suexec users" in log, log
+    for _ in range(3):
+        got = kv(get(server, *tree.url("vhost")))
+        assert got["runner"] == "exec", got
+        assert int(got["euid"]) == tree.user.pw_uid, got
+        time.sleep(0.2)
+    assert "PYCGI0972" not in server.error_log()
+
+
 def test_all_user_pools_taken_runs_exec(httpd, tree, mpm):
     server = httpd(mpm=mpm, mode="auto", loglevel=sec.DEBUG,
                    extra_conf=tree.conf(user_pools=1))
