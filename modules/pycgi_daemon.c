@@ -32,6 +32,24 @@ int pycgi_daemon_available(request_rec *r)
     return pycgi_pool_for(r) != NULL;
 }
 
+/* Are a pool's workers failing to start, with none idle? */
+static int pycgi_daemon_pool_failing(const pycgi_pool *pool)
+{
+    return apr_atomic_read32(&((pycgi_pool *)pool)->stats->boot_failing)
+           && !pycgi_pool_has_idle(pool);
+}
+
+int pycgi_daemon_failing(request_rec *r)
+{
+    pycgi_pool *pool = pycgi_pool_for(r);
+
+    if (!pool || !pycgi_daemon_pool_failing(pool)) {
+        return 0;
+    }
+    pycgi_pool_tell(pool, PYCGI_CTL_SPAWN, 0);
+    return 1;
+}
+
 static apr_status_t pycgi_daemon_cleanup(void *data)
 {
     pycgi_daemon_req *d = data;
@@ -211,6 +229,28 @@ static int pycgi_daemon_wait(int fd, short events, apr_time_t deadline)
     }
 }
 
+/* Wait for the worker's first reply: 1 when readable, 0 at the
+ * deadline, -1 on error, -3 when the pool's workers fail to start
+ * meanwhile (looked at every PYCGI_DAEMON_BOOT_LOOK). */
+#define PYCGI_DAEMON_BOOT_LOOK apr_time_from_msec(200)
+static int pycgi_daemon_wait_started(pycgi_daemon_req *d,
+                                     apr_time_t deadline)
+{
+    for (;;) {
+        apr_time_t now = apr_time_now();
+        apr_time_t until = deadline - now > PYCGI_DAEMON_BOOT_LOOK
+                           ? now + PYCGI_DAEMON_BOOT_LOOK : deadline;
+        int rc = pycgi_daemon_wait(d->conn, POLLIN, until);
+
+        if (rc != 0 || until == deadline) {
+            return rc;
+        }
+        if (pycgi_daemon_pool_failing(d->pool)) {
+            return -3;
+        }
+    }
+}
+
 /* Send the request and the script's ends of its pipes. */
 static apr_status_t pycgi_daemon_send(pycgi_daemon_req *d, const char *msg,
                                       apr_size_t len, const int *fds,
@@ -263,7 +303,9 @@ static apr_status_t pycgi_daemon_send(pycgi_daemon_req *d, const char *msg,
 }
 
 /* Read one reply record; *pid from the kernel's credentials when
- * asked.  Returns 1, 0 at EOF, -1 on error or timeout. */
+ * asked (the first reply: waiting for it, the pool's boot failures are
+ * watched).  Returns 1, 0 at EOF, -1 on error or timeout, -3 when the
+ * pool's workers fail to start. */
 static int pycgi_daemon_reply(pycgi_daemon_req *d, pycgi_proto_reply *rep,
                               pid_t *pid, apr_time_t deadline)
 {
@@ -315,6 +357,14 @@ static int pycgi_daemon_reply(pycgi_daemon_req *d, pycgi_proto_reply *rep,
         }
         if (errno == EINTR) {
             continue;
+        }
+        if (errno == EAGAIN && pid && !got) {
+            int rc = pycgi_daemon_wait_started(d, deadline);
+
+            if (rc > 0) {
+                continue;
+            }
+            return rc == -3 ? -3 : -1;
         }
         if (errno == EAGAIN && pycgi_daemon_wait(d->conn, POLLIN, deadline) > 0) {
             continue;
@@ -381,7 +431,7 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     apr_size_t len;
     apr_status_t rv;
     const char *msg;
-    int one = 1, rc, status, nostdin;
+    int one = 1, rc, status, nostdin, late = 0;
 
     d->r = r;
     d->conn = -1;
@@ -472,13 +522,34 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     else {
         rc = APR_STATUS_IS_TIMEUP(rv) ? -2 : -1;
     }
+    if (rc == -3) {
+        /* The pool's workers fail to start.  Shutting our reading side
+         * is the point of no return: a worker's STARTED sent after it
+         * fails (EPIPE), so that worker never runs this request.  One
+         * sent before it is still queued here: then that worker has
+         * the request after all (without the DONE, which can no longer
+         * arrive: the script's end is told by its pipes alone). */
+        shutdown(d->conn, SHUT_RD);
+        late = recv(d->conn, &rep, sizeof(rep), MSG_PEEK | MSG_DONTWAIT) > 0;
+        rc = late ? pycgi_daemon_reply(d, &rep, &d->worker, deadline) : -3;
+    }
     if (rc <= 0 || rep.kind != PYCGI_REPLY_STARTED || d->worker <= 0) {
         pycgi_daemon_close3(&in[1], &out[0], &err[0]);
+        if (rc == -3) {
+            /* Nobody has it: the caller may run it another way. */
+            close(d->conn);
+            d->conn = -1;
+            return PYCGI_DAEMON_UNSTARTED;
+        }
         return pycgi_daemon_not_started(d, rc, &rep, deadline);
     }
     apr_atomic_dec32(&d->pool->stats->queued);
     d->queued = 0;
     __atomic_add_fetch(&d->pool->stats->requests, 1, __ATOMIC_RELAXED);
+    if (apr_atomic_read32(&d->pool->stats->boot_failing)) {
+        /* A worker booted: the pool works again. */
+        apr_atomic_set32(&d->pool->stats->boot_failing, 0);
+    }
 
     if (!nostdin) {
         fin = pycgi_daemon_file(r, &in[1]);
@@ -501,7 +572,7 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
      * the script has ended, and a process it left holding stdout gets
      * the pipe loop's exit grace, not the whole script timeout.  (Not
      * closed by APR: the request's cleanup closes it.) */
-    if (apr_os_file_put(&ended, &d->conn, APR_FOPEN_READ, r->pool)
+    if (late || apr_os_file_put(&ended, &d->conn, APR_FOPEN_READ, r->pool)
         != APR_SUCCESS) {
         ended = NULL;
     }
@@ -516,6 +587,9 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     /* A worker that died leaves EOF here without DONE; one that lives
      * sends DONE after its clean-up, which nobody waits for (the
      * supervisor's PYCGI0964 names a crash in any case). */
+    if (late) {
+        return status;
+    }
     rc = pycgi_daemon_reply(d, &rep, NULL, apr_time_now());
     if (rc == 0) {
         /* os._exit() in the script, or a crash (then PYCGI0964). */

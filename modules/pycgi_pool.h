@@ -35,6 +35,10 @@ typedef struct {
     volatile apr_uint64_t kills;        /* timed-out scripts' workers */
     volatile apr_uint64_t crashes;      /* workers that died of a signal */
     volatile apr_uint64_t retired[PYCGI_RETIRE_REASONS];
+    /* Workers in a row that died while starting (set by the
+     * supervisor); 0 again once one boots (its first STARTED, seen by
+     * a child, or its end). */
+    volatile apr_uint32_t boot_failing;
     /* A user pool's identity: written once by the supervisor (uid,
      * gid, userdir, then `assigned` with release order), never
      * changed for the life of the table. */

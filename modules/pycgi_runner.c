@@ -328,6 +328,15 @@ static int pycgi_runner_user_pool(request_rec *r, ap_unix_identity_t *id,
     return OK;
 }
 
+/* PyCGIMode daemon, and its pool's workers fail to start. */
+static int pycgi_runner_failing(request_rec *r)
+{
+    return pycgi_log_scripterror(r, HTTP_SERVICE_UNAVAILABLE, 0,
+                                 PYCGI_LOGNO(0609),
+                                 "the daemon pool's workers fail to start "
+                                 "(see PYCGI0967) for");
+}
+
 /* PyCGIMode daemon (and auto, when it picks daemon). */
 static int pycgi_runner_daemon(request_rec *r, int mode, int *runner,
                                const char **why)
@@ -375,6 +384,15 @@ static int pycgi_runner_daemon(request_rec *r, int mode, int *runner,
                                          "available");
         }
         *why = "daemon runner not available";
+        daemon = 0;
+    }
+    if (daemon && pycgi_daemon_failing(r)) {
+        /* Rather than a wait for the queue timeout and a 503: exec, as
+         * mod_cgi would run it, until a worker boots again. */
+        if (mode == PYCGI_MODE_DAEMON) {
+            return pycgi_runner_failing(r);
+        }
+        *why = "the daemon pool's workers fail to start";
         daemon = 0;
     }
     *runner = daemon ? PYCGI_RUNNER_DAEMON : PYCGI_RUNNER_EXEC;
@@ -427,8 +445,21 @@ int pycgi_runner_run(request_rec *r, int runner, int nph,
     switch (runner) {
     case PYCGI_RUNNER_EMBEDDED:
         return pycgi_embed_run(r, nph, timeout);
-    case PYCGI_RUNNER_DAEMON:
-        return pycgi_daemon_run(r, nph, timeout);
+    case PYCGI_RUNNER_DAEMON: {
+        int status = pycgi_daemon_run(r, nph, timeout);
+
+        if (status != PYCGI_DAEMON_UNSTARTED) {
+            return status;
+        }
+        if (pycgi_config_mode(pycgi_dconf(r)) == PYCGI_MODE_DAEMON) {
+            return pycgi_runner_failing(r);
+        }
+        /* auto: as mod_cgi would run it (nothing of it was used). */
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, PYCGI_LOGNO(0603)
+                      "%s runs exec (the daemon pool's workers fail to "
+                      "start)", r->filename);
+        return pycgi_exec_run(r, nph, timeout);
+    }
     default:
         return pycgi_exec_run(r, nph, timeout);
     }

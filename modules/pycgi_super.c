@@ -713,6 +713,7 @@ static void pycgi_super_reaped(pycgi_super_worker *w, int status)
         sv.backoff[w->pool] = apr_time_now()
                               + apr_time_from_sec(fails > 5 ? 30
                                                   : 1 << (fails - 1));
+        apr_atomic_set32(&p->stats->boot_failing, (apr_uint32_t)fails);
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, sv.s, PYCGI_LOGNO(0967)
                      "daemon worker %ld (pool %s) failed to start; next "
                      "attempt in %d s", (long)w->pid, p->name,
@@ -720,6 +721,7 @@ static void pycgi_super_reaped(pycgi_super_worker *w, int status)
     }
     else {
         sv.boot_fails[w->pool] = 0;
+        apr_atomic_set32(&p->stats->boot_failing, 0);
     }
     if (slot->pid == w->pid) {
         slot->state = PYCGI_SLOT_FREE;

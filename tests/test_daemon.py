@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import stat
 import threading
@@ -774,6 +775,38 @@ def test_one_pool_never_takes_every_worker(httpd, dsite):
     assert took < 2.0, "the other pool waited %.1f s" % took
     assert sorted(r.status for r in results.values()) == [200] * 4
     assert int(pool(srv, "127.0.0.1")["max_reached"]) > 0, status(srv)
+
+
+def test_workers_that_cannot_start_mean_exec_not_a_wait(
+        httpd, dsite, mpm, monkeypatch, tmp_path):
+    """No worker program beside the module (a broken installation, a
+    ChrootDir without it): every worker dies while it starts (PYCGI0967).
+    Under auto a script runs exec, as mod_cgi would run it, the first
+    one too (its wait ends when the failure is known, not at
+    PyCGIDaemonQueueTimeout); under PyCGIMode daemon the answer is 503
+    at once, PYCGI0609 saying why."""
+    so = tmp_path / "mod_pycgi.so"
+    shutil.copy(httpd_lib.pycgi_module_path(), so)
+    monkeypatch.setenv("PYCGI_MODULE", str(so))
+    srv = httpd(mpm=mpm, mode="auto", site=dsite, loglevel=DEBUG,
+                extra_conf=_dirs_conf() + "PyCGIDaemonQueueTimeout 30\n",
+                tag="noworker")
+    for i in range(3):
+        t0 = time.monotonic()
+        got = get_json(srv, "/pycgi/dmn_who.py?%d" % i, timeout=60)
+        took = time.monotonic() - t0
+        assert got["exe"].startswith("/usr/bin/python3"), got
+        assert got["query"] == str(i), got
+        assert took < 10, "waited %.1f s" % took
+    t0 = time.monotonic()
+    resp = get(srv, "/d_t2/dmn_who.py", timeout=60)
+    assert resp.status == 503, resp
+    assert time.monotonic() - t0 < 10
+    log = srv.error_log()
+    assert "PYCGI0967" in log, log[-3000:]
+    assert re.search(r"PYCGI0609: the daemon pool's workers fail to start "
+                     r".*d_t2/dmn_who\.py", log), log[-3000:]
+    assert "PYCGI0907" not in log, log[-3000:]
 
 
 def test_max_requests_replaces_the_worker(dsrv):
