@@ -84,3 +84,25 @@ def test_worker_reads_without_the_httpd_side():
                 with open(path) as f:
                     found = HTTPD.findall(f.read())
                 assert not found, (pair + ext, found)
+
+
+LOGNO = re.compile(r'LOGNO\((\d{4})\)|PYCGI(\d{4})')
+
+
+def test_every_log_tag_is_in_errors_md():
+    """Every tag the module or the worker writes (PYCGI_LOGNO(NNNN),
+    PYCGI_WORKER_LOGNO(NNNN), a literal PYCGINNNN) has its row in
+    docs/errors.md: an admin who greps the log finds what it means."""
+    used = set()
+    for directory in ("modules", "worker", "."):
+        base = os.path.join(ROOT, directory)
+        for name in os.listdir(base):
+            if name.endswith((".c", ".h", ".py")) and \
+                    name != "pycgi_compat.h":
+                with open(os.path.join(base, name)) as f:
+                    used |= {a or b for a, b in LOGNO.findall(f.read())}
+    with open(os.path.join(ROOT, "docs", "errors.md")) as f:
+        documented = set(re.findall(r"^\|\s*PYCGI(\d{4})\s*\|", f.read(),
+                                    re.M))
+    assert len(used) > 50, sorted(used)
+    assert used <= documented, sorted(used - documented)
