@@ -264,11 +264,14 @@ static void pycgi_status_pools(request_rec *r, int autofmt)
                        APR_UINT64_T_FMT " queue_full=%" APR_UINT64_T_FMT
                        " queue_timeouts=%" APR_UINT64_T_FMT " spawns=%"
                        APR_UINT64_T_FMT " kills=%" APR_UINT64_T_FMT
-                       " crashes=%" APR_UINT64_T_FMT " retired=%s\n",
+                       " crashes=%" APR_UINT64_T_FMT " boot_failing=%u"
+                       " retired=%s\n",
                        ap_escape_logitem(r->pool, p->name), p->max_workers,
                        st->workers, st->queued, st->requests, st->max_reached,
                        st->queue_full, st->queue_timeouts, st->spawns,
-                       st->kills, st->crashes, *retired ? retired : "-");
+                       st->kills, st->crashes,
+                       apr_atomic_read32(&st->boot_failing),
+                       *retired ? retired : "-");
         }
         else {
             ap_rprintf(r, "<h3>Pool %s</h3>\n<p>%u of at most %d workers; "
@@ -277,7 +280,7 @@ static void pycgi_status_pools(request_rec *r, int autofmt)
                        "%" APR_UINT64_T_FMT " refused (queue full), %"
                        APR_UINT64_T_FMT " queue timeouts; %" APR_UINT64_T_FMT
                        " spawns, %" APR_UINT64_T_FMT " kills, %"
-                       APR_UINT64_T_FMT " crashes; retired: %s.</p>\n"
+                       APR_UINT64_T_FMT " crashes; retired: %s.%s</p>\n"
                        "<table border=\"1\"><tr><th>PID</th><th>State</th>"
                        "<th>Requests</th><th>Seconds</th><th>Script</th>"
                        "</tr>\n",
@@ -285,7 +288,13 @@ static void pycgi_status_pools(request_rec *r, int autofmt)
                        p->max_workers, st->queued, st->requests,
                        st->max_reached, st->queue_full, st->queue_timeouts,
                        st->spawns, st->kills, st->crashes,
-                       *retired ? ap_escape_html(r->pool, retired) : "none");
+                       *retired ? ap_escape_html(r->pool, retired) : "none",
+                       apr_atomic_read32(&st->boot_failing)
+                       ? apr_psprintf(r->pool, " <strong>Failing: the last "
+                                      "%u workers died while starting "
+                                      "(PYCGI0967).</strong>",
+                                      apr_atomic_read32(&st->boot_failing))
+                       : "");
         }
         if (p->user) {
             pycgi_status_identity(r, p, autofmt);

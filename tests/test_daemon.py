@@ -789,8 +789,8 @@ def test_workers_that_cannot_start_mean_exec_not_a_wait(
     shutil.copy(httpd_lib.pycgi_module_path(), so)
     monkeypatch.setenv("PYCGI_MODULE", str(so))
     srv = httpd(mpm=mpm, mode="auto", site=dsite, loglevel=DEBUG,
-                extra_conf=_dirs_conf() + "PyCGIDaemonQueueTimeout 30\n",
-                tag="noworker")
+                extra_conf=STATUS_CONF + _dirs_conf()
+                + "PyCGIDaemonQueueTimeout 30\n", tag="noworker")
     for i in range(3):
         t0 = time.monotonic()
         got = get_json(srv, "/pycgi/dmn_who.py?%d" % i, timeout=60)
@@ -807,6 +807,10 @@ def test_workers_that_cannot_start_mean_exec_not_a_wait(
     assert re.search(r"PYCGI0609: the daemon pool's workers fail to start "
                      r".*d_t2/dmn_who\.py", log), log[-3000:]
     assert "PYCGI0907" not in log, log[-3000:]
+    # The status page says the pool is failing.
+    pools, _ = status(srv)
+    assert any(int(p["boot_failing"]) >= 1 for p in pools.values()), pools
+    assert "Failing: the last" in get(srv, "/pycgi-status").text
 
 
 def test_max_requests_replaces_the_worker(dsrv):
