@@ -35,7 +35,7 @@ int pycgi_daemon_available(request_rec *r)
 /* Are a pool's workers failing to start, with none idle? */
 static int pycgi_daemon_pool_failing(const pycgi_pool *pool)
 {
-    return apr_atomic_read32(&((pycgi_pool *)pool)->stats->boot_failing)
+    return apr_atomic_read32(&pool->stats->boot_failing)
            && !pycgi_pool_has_idle(pool);
 }
 
@@ -358,16 +358,14 @@ static int pycgi_daemon_reply(pycgi_daemon_req *d, pycgi_proto_reply *rep,
         if (errno == EINTR) {
             continue;
         }
-        if (errno == EAGAIN && pid && !got) {
-            int rc = pycgi_daemon_wait_started(d, deadline);
+        if (errno == EAGAIN) {
+            int rc = pid && !got ? pycgi_daemon_wait_started(d, deadline)
+                     : pycgi_daemon_wait(d->conn, POLLIN, deadline);
 
             if (rc > 0) {
                 continue;
             }
             return rc == -3 ? -3 : -1;
-        }
-        if (errno == EAGAIN && pycgi_daemon_wait(d->conn, POLLIN, deadline) > 0) {
-            continue;
         }
         return -1;
     }

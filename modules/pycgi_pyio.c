@@ -114,7 +114,7 @@ static int pycgi_stream_live(pycgi_stream *s)
  * Its own request while that is open; the open request if `s` was left
  * clean by an earlier one and `tid` runs the open request's script. */
 static pycgi_script *pycgi_stream_target(pycgi_stream *s,
-                                            unsigned long tid)
+                                         unsigned long tid)
 {
     if (!pycgi_io.req) {
         return NULL;

@@ -249,6 +249,7 @@ static void pycgi_status_pools(request_rec *r, int autofmt)
         pycgi_pool_stats *st = p->stats;
         const char *retired = "";
         apr_uint32_t n = p->shm->nslots;
+        apr_uint32_t failing = apr_atomic_read32(&st->boot_failing);
 
         for (k = 1; k < PYCGI_RETIRE_REASONS; k++) {
             if (st->retired[k]) {
@@ -269,8 +270,7 @@ static void pycgi_status_pools(request_rec *r, int autofmt)
                        ap_escape_logitem(r->pool, p->name), p->max_workers,
                        st->workers, st->queued, st->requests, st->max_reached,
                        st->queue_full, st->queue_timeouts, st->spawns,
-                       st->kills, st->crashes,
-                       apr_atomic_read32(&st->boot_failing),
+                       st->kills, st->crashes, failing,
                        *retired ? retired : "-");
         }
         else {
@@ -289,12 +289,10 @@ static void pycgi_status_pools(request_rec *r, int autofmt)
                        st->max_reached, st->queue_full, st->queue_timeouts,
                        st->spawns, st->kills, st->crashes,
                        *retired ? ap_escape_html(r->pool, retired) : "none",
-                       apr_atomic_read32(&st->boot_failing)
-                       ? apr_psprintf(r->pool, " <strong>Failing: the last "
-                                      "%u workers died while starting "
-                                      "(PYCGI0967).</strong>",
-                                      apr_atomic_read32(&st->boot_failing))
-                       : "");
+                       failing ? apr_psprintf(r->pool, " <strong>Failing: "
+                                              "the last %u workers died "
+                                              "while starting (PYCGI0967)."
+                                              "</strong>", failing) : "");
         }
         if (p->user) {
             pycgi_status_identity(r, p, autofmt);
