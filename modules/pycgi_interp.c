@@ -65,10 +65,22 @@ static struct {
     pid_t adopted[PYCGI_MAX_ADOPTED];
     int nadopted;
     int threaded;                   /* MPM runs threads in a child */
+    apr_pool_t *pchild;             /* set while the start is pending */
 } pycgi_interp;
+
+static void pycgi_interp_bring_up(apr_pool_t *p, server_rec *s);
 
 int pycgi_interp_ready(void)
 {
+    if (pycgi_interp.pchild) {
+        /* The child's first embedded script (prefork: the one thread
+         * that runs requests is the one that ran child_init).  Tried
+         * once: a Python that cannot start gives 503s, as at start. */
+        apr_pool_t *p = pycgi_interp.pchild;
+
+        pycgi_interp.pchild = NULL;
+        pycgi_interp_bring_up(p, pycgi_interp.server);
+    }
     return pycgi_interp.ready;
 }
 
@@ -314,6 +326,21 @@ void pycgi_interp_child_init(apr_pool_t *p, server_rec *s)
                      "use MaxConnectionsPerChild to recycle processes");
         pycgi_interp.max_requests = 0;
     }
+    if (pycgi_interp.threaded == AP_MPMQ_NOT_SUPPORTED) {
+        /* prefork: Python starts with the child's first embedded
+         * script, so that a child that only ever runs scripts exec or
+         * in daemon workers (PyCGIMode auto) stays as small as one of
+         * mod_cgi's and starts as fast.  A threaded child starts it
+         * here: its main thread, which never runs a script, must be
+         * Python's main thread. */
+        pycgi_interp.pchild = p;
+        return;
+    }
+    pycgi_interp_bring_up(p, s);
+}
+
+static void pycgi_interp_bring_up(apr_pool_t *p, server_rec *s)
+{
     if (pycgi_interp_start(p, s) == APR_SUCCESS) {
         pycgi_interp.ready = 1;
         if (pycgi_status_slot_mine()) {

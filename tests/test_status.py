@@ -50,6 +50,37 @@ def test_counts_embedded_and_exec_requests(httpd, mpm):
     assert int(after["CacheHits"]) + int(after["CacheMisses"]) >= 5
 
 
+LAZY_CONF = STATUS_CONF + """
+<Location "/pycgi/emb_pid.py">
+    PyCGIMode embedded
+</Location>
+"""
+
+
+def test_prefork_child_starts_python_with_its_first_embedded_script(httpd):
+    """Under prefork a child that runs no script embedded never starts
+    Python (PyCGIMode auto runs them exec or in daemon workers): it stays
+    as small as one of mod_cgi's.  Its first embedded script starts it."""
+    srv = httpd(mpm="prefork", mode="daemon", extra_conf=LAZY_CONF,
+                tag="status-lazy")
+    for _ in range(4):
+        assert srv.get("/pycgi/hello.py").status == 200
+    _, children = auto(srv)
+    assert children and all(c["python"] == "off" for c in children), children
+    for _ in range(3):
+        r = srv.get("/pycgi/emb_pid.py")
+        assert r.status == 200, r
+    _, children = auto(srv)
+    up = [c for c in children if c["python"] == "up"]
+    off = [c for c in children if c["python"] == "off"]
+    # Exactly the children that ran a script embedded have Python.
+    assert up and all(int(c["embedded"]) for c in up), children
+    assert all(not int(c["embedded"]) for c in off), children
+    if off:
+        assert max(int(c["rss_kb"]) for c in off) \
+            < min(int(c["rss_kb"]) for c in up), children
+
+
 def test_html_page_and_current_script(httpd):
     srv = httpd(mpm="prefork", mode="embedded", extra_conf=STATUS_CONF,
                 tag="status-html")
