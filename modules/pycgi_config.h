@@ -27,7 +27,8 @@
 
 /* Daemon pool defaults (see docs/directives.md). */
 #define PYCGI_POOL_MAX_WORKERS       256  /* = PYCGI_POOL_MAX_SLOTS */
-#define PYCGI_DEFAULT_POOL_WORKERS   8
+/* PyCGIDaemonMaxTotal when the MPM cannot say its MaxRequestWorkers;
+ * PyCGIDaemonMaxWorkers defaults to the total (pycgi_pool.c). */
 #define PYCGI_DEFAULT_TOTAL_WORKERS  32
 #define PYCGI_DEFAULT_IDLE_TIMEOUT   300
 #define PYCGI_DEFAULT_DAEMON_REQUESTS 10000

@@ -125,12 +125,34 @@ static apr_status_t pycgi_pool_open(apr_pool_t *pconf, server_rec *s,
     return apr_generate_random_bytes(p->shm->token, PYCGI_TOKEN_LEN);
 }
 
-static void pycgi_pool_limits(pycgi_pool *p, server_rec *s)
+/* PyCGIDaemonMaxTotal's default: as many workers as httpd can have
+ * requests in flight (MaxRequestWorkers), because under mod_cgi each of
+ * them may be running a script.  Workers start only when needed and
+ * idle ones end (PyCGIDaemonIdleTimeout). */
+static int pycgi_pool_mpm_capacity(void)
+{
+    int daemons = 0, threads = 0;
+
+    if (ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &daemons) != APR_SUCCESS
+        || daemons <= 0) {
+        return PYCGI_DEFAULT_TOTAL_WORKERS;
+    }
+    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS
+        || threads <= 0) {
+        threads = 1;
+    }
+    return daemons * threads;
+}
+
+/* A pool's limits; PyCGIDaemonMaxWorkers defaults to every worker the
+ * server may have (capped below when there are other pools). */
+static void pycgi_pool_limits(pycgi_pool *p, server_rec *s, int total)
 {
     pycgi_server_conf *c = pycgi_sconf(s);
 
     p->max_workers = pycgi_config_or(c->pool_workers,
-                                     PYCGI_DEFAULT_POOL_WORKERS);
+                                     total < PYCGI_POOL_MAX_WORKERS
+                                     ? total : PYCGI_POOL_MAX_WORKERS);
     p->idle_timeout = pycgi_config_or(c->idle_timeout,
                                       PYCGI_DEFAULT_IDLE_TIMEOUT);
     p->max_requests = pycgi_config_or(c->daemon_requests,
@@ -191,7 +213,7 @@ apr_status_t pycgi_pool_post_config(apr_pool_t *pconf, server_rec *s,
     t->ctl_send = t->ctl_recv = -1;
     t->pools = apr_pcalloc(pconf, n * sizeof(pycgi_pool));
     t->total_workers = pycgi_config_or(main->total_workers,
-                                       PYCGI_DEFAULT_TOTAL_WORKERS);
+                                       pycgi_pool_mpm_capacity());
     t->worker_path = pycgi_pool_worker_path(pconf);
     t->preload = main->preload;
     t->compat_first = main->compat_first == 1;
@@ -249,7 +271,7 @@ apr_status_t pycgi_pool_post_config(apr_pool_t *pconf, server_rec *s,
             p->name = apr_psprintf(pconf, "%s:%u", p->name,
                                    vs->addrs->host_port);
         }
-        pycgi_pool_limits(p, vs);
+        pycgi_pool_limits(p, vs, t->total_workers);
         apr_hash_set(t->by_server, key, sizeof(*key), p);
     }
     for (; i < n - nuser; i++) {
@@ -258,7 +280,7 @@ apr_status_t pycgi_pool_post_config(apr_pool_t *pconf, server_rec *s,
         p->index = i;
         p->name = APR_ARRAY_IDX(names, i - (n - nuser - names->nelts),
                                 const char *);
-        pycgi_pool_limits(p, s);
+        pycgi_pool_limits(p, s, t->total_workers);
         apr_hash_set(t->by_name, p->name, APR_HASH_KEY_STRING, p);
     }
     /* The user pools: no identity until the supervisor assigns one. */
@@ -270,7 +292,7 @@ apr_status_t pycgi_pool_post_config(apr_pool_t *pconf, server_rec *s,
         p->index = i;
         p->user = 1;
         p->name = apr_psprintf(pconf, "user-%d", i - t->first_user);
-        pycgi_pool_limits(p, s);
+        pycgi_pool_limits(p, s, t->total_workers);
     }
     for (i = 0; i < n; i++) {
         t->pools[i].stats = (pycgi_pool_stats *)stats + i;

@@ -373,6 +373,35 @@ def test_burst_of_40_one_second_sleepers_under_event(httpd, dsite):
     assert warm < BURST_LIMIT_WARM, why
 
 
+def test_default_pool_runs_as_many_scripts_at_once_as_mod_cgi(httpd, dsite):
+    """No PyCGIDaemonMaxWorkers/MaxTotal: the limits follow the MPM's
+    MaxRequestWorkers (64 in the test's event configuration), as mod_cgid
+    would run a script per request in flight; 40 one-second sleepers are
+    not queued behind a small pool."""
+    srv = httpd(mpm="event", mode="daemon", site=dsite,
+                extra_conf=STATUS_CONF, tag="burst-default")
+    r = srv.get("/pycgi-status?auto")
+    total = int(re.search(r"^DaemonMaxTotal: (\d+)$", r.text, re.M).group(1))
+    assert total == 64, r.text
+    cold, _ = _burst(srv, "cold")
+    warm, warm_pids = _burst(srv, "warm")
+    pools, _ = status(srv)
+    why = "cold %.1fs, warm %.1fs (%d workers); pools %s" % (
+        cold, warm, warm_pids, pools)
+    assert all(int(p["max_workers"]) >= BURST_CLIENTS
+               for p in pools.values()), why
+    assert cold < BURST_LIMIT, why
+    assert warm < BURST_LIMIT_WARM, why
+
+
+def test_default_total_is_max_request_workers(httpd, dsite, mpm):
+    srv = httpd(mpm=mpm, mode="daemon", site=dsite, extra_conf=STATUS_CONF,
+                tag="total-default")
+    r = srv.get("/pycgi-status?auto")
+    want = {"prefork": 32, "event": 64}[mpm]   # tests/httpd.py's MPM conf
+    assert re.search(r"^DaemonMaxTotal: %d$" % want, r.text, re.M), r.text
+
+
 # -- 3. slow uploads ----------------------------------------------------------
 
 def test_trickling_upload_beside_other_requests(dsrv):
