@@ -218,7 +218,7 @@ static const command_rec pycgi_cmds[] = {
                   "requests (0 = never)"),
     AP_INIT_ITERATE("PyCGIPreload", pycgi_config_add_preload, NULL, RSRC_CONF,
                     "Python modules to import once when a server process "
-                    "starts"),
+                    "starts its embedded interpreter"),
     AP_INIT_FLAG("PyCGIAllowEmbedded", pycgi_config_set_allow_embedded, NULL,
                  RSRC_CONF,
                  "Off forbids embedded execution: every script runs exec"),

@@ -491,8 +491,9 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
             __atomic_add_fetch(&d->pool->stats->queue_full, 1,
                                __ATOMIC_RELAXED);
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PYCGI_LOGNO(0904)
-                          "daemon pool %s is full: all %d workers busy and "
-                          "%d requests queued (raise PyCGIDaemonMaxWorkers "
+                          "daemon pool %s is full: its %d workers busy or "
+                          "starting and %d requests queued (raise "
+                          "PyCGIDaemonMaxWorkers "
                           "or PyCGIDaemonQueueSize): %s", d->pool->name,
                           d->pool->max_workers, d->pool->queue_size,
                           r->filename);

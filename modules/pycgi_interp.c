@@ -38,7 +38,8 @@ typedef struct {
     apr_uint64_t stdio_builds;  /* std text streams built (not reused) */
 } pycgi_interp_stats;
 
-/* Process-lifetime state: created in child_init from the child pool. */
+/* Process-lifetime state: made from the child pool when Python starts
+ * (child_init, or the first embedded request under prefork). */
 static struct {
     int ready;
     server_rec *server;

@@ -4,8 +4,9 @@
  * pycgi_interp.h -- the embedded interpreter's lifecycle.
  *
  * Scope (in mod_lua's terms: "server scope"): one Python interpreter
- * per httpd child process, created in child_init -- never in the
- * parent, so Python can only ever take one child down -- and living
+ * per httpd child process, never in the parent, so Python can only
+ * ever take one child down: created in child_init under threaded MPMs,
+ * by the child's first embedded request under prefork -- and living
  * until the child exits.  PyCGIMaxRequests retires the child (httpd
  * starts a fresh one) after that many embedded requests.
  *
@@ -17,7 +18,7 @@
  * and exec scripts are served in parallel; concurrency comes from the
  * MPM's several processes.
  *
- * The GIL is released at the end of child_init and taken only between
+ * The GIL is released once Python is up and taken only between
  * pycgi_interp_enter() and pycgi_interp_leave().
  */
 #ifndef PYCGI_INTERP_H
@@ -31,7 +32,9 @@ void pycgi_interp_child_init(apr_pool_t *p, server_rec *s);
  * cleared.  GIL held. */
 const char *pycgi_interp_pyerr(apr_pool_t *p);
 
-/* Python is up in this process (embedded requests can run). */
+/* Python is up in this process (embedded requests can run); under
+ * prefork the first call starts it.  Called by the runner before any
+ * embedded request, in the request's thread. */
 int pycgi_interp_ready(void);
 
 /* --- for the embedded runner (pycgi_embed.c) --- */

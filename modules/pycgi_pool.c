@@ -119,7 +119,7 @@ static apr_status_t pycgi_pool_open(apr_pool_t *pconf, server_rec *s,
                      "cannot create the segment of daemon pool %s", p->name);
         return rv;
     }
-    memset(p->shm, 0, p->shm_size);
+    /* A new memfd reads as zeros: slots no worker uses take no memory. */
     p->shm->magic = PYCGI_POOL_MAGIC;
     p->shm->nslots = (uint32_t)n;
     return apr_generate_random_bytes(p->shm->token, PYCGI_TOKEN_LEN);
@@ -141,7 +141,9 @@ static int pycgi_pool_mpm_capacity(void)
         || threads <= 0) {
         threads = 1;
     }
-    return daemons * threads;
+    /* As many as the directive accepts. */
+    return daemons * threads < PYCGI_POOL_MAX_WORKERS
+           ? daemons * threads : PYCGI_POOL_MAX_WORKERS;
 }
 
 /* A pool's limits; PyCGIDaemonMaxWorkers defaults to every worker the
@@ -153,12 +155,17 @@ static void pycgi_pool_limits(pycgi_pool *p, server_rec *s, int total)
     p->max_workers = pycgi_config_or(c->pool_workers,
                                      total < PYCGI_POOL_MAX_WORKERS
                                      ? total : PYCGI_POOL_MAX_WORKERS);
+    /* The backlog holds a burst that finds every worker still booting
+     * (a cold or shrunk pool) rather than refusing it (PYCGI0904). */
+    p->queue_size = pycgi_config_or(c->queue_size,
+                                    p->max_workers > PYCGI_DEFAULT_QUEUE_SIZE
+                                    ? p->max_workers
+                                    : PYCGI_DEFAULT_QUEUE_SIZE);
     p->idle_timeout = pycgi_config_or(c->idle_timeout,
                                       PYCGI_DEFAULT_IDLE_TIMEOUT);
     p->max_requests = pycgi_config_or(c->daemon_requests,
                                       PYCGI_DEFAULT_DAEMON_REQUESTS);
     p->memory_mb = pycgi_config_or(c->memory_mb, PYCGI_DEFAULT_MEMORY_MB);
-    p->queue_size = pycgi_config_or(c->queue_size, PYCGI_DEFAULT_QUEUE_SIZE);
     p->queue_timeout = apr_time_from_sec(pycgi_config_or(c->queue_timeout,
                                          PYCGI_DEFAULT_QUEUE_TIMEOUT));
 }

@@ -274,7 +274,8 @@ static void pycgi_status_pools(request_rec *r, int autofmt)
             }
         }
         if (autofmt) {
-            ap_rprintf(r, "Pool: name=%s max_workers=%d workers=%u queued=%u "
+            ap_rprintf(r, "Pool: name=%s max_workers=%d queue_size=%d "
+                       "workers=%u queued=%u "
                        "requests=%" APR_UINT64_T_FMT " max_reached=%"
                        APR_UINT64_T_FMT " queue_full=%" APR_UINT64_T_FMT
                        " queue_timeouts=%" APR_UINT64_T_FMT " spawns=%"
@@ -282,7 +283,7 @@ static void pycgi_status_pools(request_rec *r, int autofmt)
                        " crashes=%" APR_UINT64_T_FMT " boot_failing=%u"
                        " retired=%s\n",
                        ap_escape_logitem(r->pool, p->name), p->max_workers,
-                       st->workers, st->queued, st->requests, st->max_reached,
+                       p->queue_size, st->workers, st->queued, st->requests, st->max_reached,
                        st->queue_full, st->queue_timeouts, st->spawns,
                        st->kills, st->crashes, failing,
                        *retired ? retired : "-");

@@ -400,6 +400,20 @@ def test_default_total_is_max_request_workers(httpd, dsite, mpm):
     r = srv.get("/pycgi-status?auto")
     want = {"prefork": 32, "event": 64}[mpm]   # tests/httpd.py's MPM conf
     assert re.search(r"^DaemonMaxTotal: %d$" % want, r.text, re.M), r.text
+    pools, _ = status(srv)
+    assert all(int(p["queue_size"]) == 100 for p in pools.values()), pools
+
+
+def test_default_queue_holds_a_whole_pool_of_requests(httpd, dsite):
+    """A pool bigger than the default queue (100) gets a queue as big as
+    itself: a burst that finds its workers still starting waits rather
+    than getting 503."""
+    srv = httpd(mpm="event", mode="daemon", site=dsite,
+                extra_conf=STATUS_CONF + "PyCGIDaemonMaxTotal 200\n"
+                "PyCGIDaemonMaxWorkers 150\n", tag="queue-default")
+    pools, _ = status(srv)
+    assert all(int(p["max_workers"]) == 150 and int(p["queue_size"]) == 150
+               for p in pools.values()), pools
 
 
 # -- 3. slow uploads ----------------------------------------------------------
