@@ -330,8 +330,8 @@ void pycgi_interp_child_init(apr_pool_t *p, server_rec *s)
     if (pycgi_interp.threaded == AP_MPMQ_NOT_SUPPORTED) {
         /* prefork: Python starts with the child's first embedded
          * script, so that a child that only ever runs scripts exec or
-         * in daemon workers (PyCGIMode auto) stays as small as one of
-         * mod_cgi's and starts as fast.  A threaded child starts it
+         * in daemon workers (PyCGIMode auto) stays near the size of a
+         * mod_cgi child and starts as fast.  A threaded child starts it
          * here: its main thread, which never runs a script, must be
          * Python's main thread. */
         pycgi_interp.pchild = p;
