@@ -131,7 +131,7 @@ static apr_status_t pycgi_pool_open(apr_pool_t *pconf, server_rec *s,
  * idle ones end (PyCGIDaemonIdleTimeout). */
 static int pycgi_pool_mpm_capacity(void)
 {
-    int daemons = 0, threads = 0;
+    int daemons = 0, threads = 0, all;
 
     if (ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &daemons) != APR_SUCCESS
         || daemons <= 0) {
@@ -141,20 +141,20 @@ static int pycgi_pool_mpm_capacity(void)
         || threads <= 0) {
         threads = 1;
     }
-    /* As many as the directive accepts. */
-    return daemons * threads < PYCGI_POOL_MAX_WORKERS
-           ? daemons * threads : PYCGI_POOL_MAX_WORKERS;
+    all = daemons * threads;
+    /* As many as the directive accepts, which is also a pool's most. */
+    return all < PYCGI_POOL_MAX_WORKERS ? all : PYCGI_POOL_MAX_WORKERS;
 }
 
 /* A pool's limits; PyCGIDaemonMaxWorkers defaults to every worker the
- * server may have (capped below when there are other pools). */
+ * server may have, `total` (never above PYCGI_POOL_MAX_WORKERS: the
+ * directive's bound and the default's; capped below when there are
+ * other pools). */
 static void pycgi_pool_limits(pycgi_pool *p, server_rec *s, int total)
 {
     pycgi_server_conf *c = pycgi_sconf(s);
 
-    p->max_workers = pycgi_config_or(c->pool_workers,
-                                     total < PYCGI_POOL_MAX_WORKERS
-                                     ? total : PYCGI_POOL_MAX_WORKERS);
+    p->max_workers = pycgi_config_or(c->pool_workers, total);
     /* The backlog holds a burst that finds every worker still booting
      * (a cold or shrunk pool) rather than refusing it (PYCGI0904). */
     p->queue_size = pycgi_config_or(c->queue_size,

@@ -283,8 +283,8 @@ static void pycgi_status_pools(request_rec *r, int autofmt)
                        " crashes=%" APR_UINT64_T_FMT " boot_failing=%u"
                        " retired=%s\n",
                        ap_escape_logitem(r->pool, p->name), p->max_workers,
-                       p->queue_size, st->workers, st->queued, st->requests, st->max_reached,
-                       st->queue_full, st->queue_timeouts, st->spawns,
+                       p->queue_size, st->workers, st->queued, st->requests,
+                       st->max_reached, st->queue_full, st->queue_timeouts, st->spawns,
                        st->kills, st->crashes, failing,
                        *retired ? retired : "-");
         }

@@ -60,7 +60,8 @@ LAZY_CONF = STATUS_CONF + """
 def test_prefork_child_starts_python_with_its_first_embedded_script(httpd):
     """Under prefork a child that runs no script embedded never starts
     Python (PyCGIMode auto runs them exec or in daemon workers): it stays
-    as small as one of mod_cgi's.  Its first embedded script starts it."""
+    near the size of a mod_cgi child.  Its first embedded script starts
+    it."""
     srv = httpd(mpm="prefork", mode="daemon", extra_conf=LAZY_CONF,
                 tag="status-lazy")
     for _ in range(4):
