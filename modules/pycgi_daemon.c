@@ -372,20 +372,6 @@ static int pycgi_daemon_reply(pycgi_daemon_req *d, pycgi_proto_reply *rep,
     return rep->magic == PYCGI_PROTO_MAGIC ? 1 : -1;
 }
 
-static apr_file_t *pycgi_daemon_file(request_rec *r, int *fd)
-{
-    apr_file_t *f = NULL;
-
-    if (apr_os_pipe_put_ex(&f, fd, 1, r->pool) != APR_SUCCESS) {
-        close(*fd);
-        *fd = -1;
-        return NULL;
-    }
-    apr_file_pipe_timeout_set(f, 0);    /* our end: non-blocking */
-    *fd = -1;   /* the apr_file_t owns it now */
-    return f;
-}
-
 /* No worker took the request: say why, with the status it maps to. */
 static int pycgi_daemon_not_started(pycgi_daemon_req *d, int rc,
                                     const pycgi_proto_reply *rep,
@@ -551,10 +537,10 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     }
 
     if (!nostdin) {
-        fin = pycgi_daemon_file(r, &in[1]);
+        fin = pycgi_pipe_file(r->pool, &in[1], 1);
     }
-    fout = pycgi_daemon_file(r, &out[0]);
-    ferr = pycgi_daemon_file(r, &err[0]);
+    fout = pycgi_pipe_file(r->pool, &out[0], 0);
+    ferr = pycgi_pipe_file(r->pool, &err[0], 0);
     if ((!fin && !nostdin) || !fout || !ferr) {
         pycgi_pool_tell(d->pool, PYCGI_CTL_KILL, d->worker);
         return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, 0,

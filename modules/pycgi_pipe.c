@@ -137,24 +137,22 @@ static void pycgi_pipe_watch_exit(pycgi_pipe_state *x, apr_file_t *ended)
     apr_pollset_add(x->pollset, &pfd);
 }
 
-/* Log whatever the script has written to stderr so far (non-blocking).
+/* stderr is readable (poll said so): log what one read() gives; the
+ * pipe may block, so there is no second read before the next poll.
  * At EOF the pipe leaves the pollset. */
 static void pycgi_pipe_read_err(pycgi_pipe_state *x)
 {
     char buf[HUGE_STRING_LEN];
     apr_status_t rv;
 
-    while (x->err) {
+    if (x->err) {
         apr_size_t len = sizeof(buf);
 
         rv = apr_file_read(x->err, buf, &len);
         if (len > 0) {
             pycgi_log_stderr(x->lb, buf, len);
         }
-        if (rv == APR_SUCCESS) {
-            continue;
-        }
-        if (!APR_STATUS_IS_EAGAIN(rv)) {
+        if (rv != APR_SUCCESS && !APR_STATUS_IS_EAGAIN(rv)) {
             apr_pollfd_t pfd;
 
             pfd.desc_type = APR_POLL_FILE;
@@ -166,7 +164,6 @@ static void pycgi_pipe_read_err(pycgi_pipe_state *x)
             pycgi_log_stderr_flush(x->lb);
             x->err = NULL;
         }
-        break;
     }
 }
 
@@ -411,6 +408,23 @@ static int pycgi_pipe_feed(pycgi_pipe_state *x, apr_file_t *in,
         apr_pollset_destroy(ps);
     }
     return pycgi_body_status(body);
+}
+
+apr_file_t *pycgi_pipe_file(apr_pool_t *p, int *fd, int writing)
+{
+    apr_file_t *f = NULL;
+
+    if (apr_os_pipe_put_ex(&f, fd, 1, p) != APR_SUCCESS) {
+        close(*fd);
+        *fd = -1;
+        return NULL;
+    }
+    *fd = -1;   /* the apr_file_t owns it now */
+    if (writing) {
+        /* The body loop writes what fits and polls for the rest. */
+        apr_file_pipe_timeout_set(f, 0);
+    }
+    return f;
 }
 
 int pycgi_pipe_serve_child(request_rec *r, int nph,

@@ -34,10 +34,11 @@ typedef struct {
 
 /* Serve the script of r whose ends are `in` (we write; closed here;
  * NULL when the script got no stdin pipe because there is no body),
- * `out` and `err` (we read).  All three must be non-blocking (pipe
- * timeout 0) and from r->pool or a longer-lived pool.  `slow` may be
- * NULL.  Returns the handler's status; `res` (may be NULL) says how it
- * ended. */
+ * `out` and `err` (we read), all from r->pool or a longer-lived pool.
+ * `in` must be non-blocking (pipe timeout 0); `out` and `err` may block
+ * or not: they are read once per readiness that poll() reports, so a
+ * read never waits.  `slow` may be NULL.  Returns the handler's status;
+ * `res` (may be NULL) says how it ended. */
 int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
                      apr_file_t *in, apr_file_t *out, apr_file_t *err,
                      apr_file_t *ended, const pycgi_pipe_slow *slow,
@@ -54,5 +55,12 @@ int pycgi_pipe_serve_child(request_rec *r, int nph,
                            apr_file_t *out, apr_file_t *err, pid_t pid,
                            const pycgi_pipe_slow *slow,
                            pycgi_pipe_result *res);
+
+/* Our end `*fd` of a script's pipe as an APR file of p, closed when p
+ * goes (*fd becomes -1; on failure *fd is closed and NULL returned).
+ * The end we write to (`writing`) is made non-blocking; an end we read
+ * from is left as it is (see pycgi_pipe_serve): two fcntl() calls
+ * saved per pipe. */
+apr_file_t *pycgi_pipe_file(apr_pool_t *p, int *fd, int writing);
 
 #endif /* PYCGI_PIPE_H */

@@ -4,6 +4,7 @@
  * pycgi_spawn.c -- posix_spawn of a CGI program (see pycgi_spawn.h).
  */
 #include "pycgi_spawn.h"
+#include "pycgi_pipe.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -20,23 +21,6 @@ static void pycgi_spawn_close(int *fds, int n)
             fds[i] = -1;
         }
     }
-}
-
-/* Our end of a pipe as an APR file of p: non-blocking (read and
- * written with poll), closed when p goes. */
-static apr_file_t *pycgi_spawn_file(apr_pool_t *p, int *fd)
-{
-    apr_file_t *f = NULL;
-    int fl = fcntl(*fd, F_GETFL);
-
-    if (fl < 0 || fcntl(*fd, F_SETFL, fl | O_NONBLOCK) < 0
-        || apr_os_pipe_put_ex(&f, fd, 1, p) != APR_SUCCESS) {
-        return NULL;
-    }
-    *fd = -1;
-    /* APR's own timeout 0 = non-blocking, matching the flag just set. */
-    apr_file_pipe_timeout_set(f, 0);
-    return f;
 }
 
 apr_status_t pycgi_spawn(request_rec *r, apr_pool_t *p, const char *path,
@@ -124,9 +108,9 @@ apr_status_t pycgi_spawn(request_rec *r, apr_pool_t *p, const char *path,
     pr->pid = pid;
     /* Noted before anything else can fail: reaped with p in any case. */
     apr_pool_note_subprocess(p, pr, APR_KILL_AFTER_TIMEOUT);
-    pr->in = pipe_in ? pycgi_spawn_file(p, &fd[1]) : NULL;
-    pr->out = pycgi_spawn_file(p, &fd[2]);
-    pr->err = pycgi_spawn_file(p, &fd[4]);
+    pr->in = pipe_in ? pycgi_pipe_file(p, &fd[1], 1) : NULL;
+    pr->out = pycgi_pipe_file(p, &fd[2], 0);
+    pr->err = pycgi_pipe_file(p, &fd[4], 0);
     if ((pipe_in && !pr->in) || !pr->out || !pr->err) {
         pycgi_spawn_close(fd, 6);
         return APR_EGENERAL;

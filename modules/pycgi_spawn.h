@@ -16,8 +16,8 @@
 /* Start `path` with argv and envp in directory `dir`, fds 0, 1 and 2
  * new pipes (stdin only if `pipe_in`, else /dev/null), a clear signal
  * mask and every signal at its default disposition.  On success *proc
- * (from p) has the pid and our ends of the pipes (non-blocking, closed
- * with p), and the process is noted in p (killed and reaped with it).
+ * (from p) has the pid and our ends of the pipes (as pycgi_pipe_file()
+ * makes them, closed with p), and the process is noted in p (killed and reaped with it).
  * An error is the errno of the failed spawn, exec included; nothing is
  * left open then. */
 apr_status_t pycgi_spawn(request_rec *r, apr_pool_t *p, const char *path,
