@@ -502,7 +502,11 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     /* The script's ends are the worker's now (or nobody's). */
     pycgi_daemon_close3(&in[0], &out[1], &err[1]);
     if (rv == APR_SUCCESS) {
-        rc = pycgi_daemon_reply(d, &rep, &d->worker, deadline);
+        /* The worker has yet to wake up: wait first (a recvmsg() now
+         * would only say EAGAIN). */
+        rc = pycgi_daemon_wait_started(d, deadline);
+        rc = rc > 0 ? pycgi_daemon_reply(d, &rep, &d->worker, deadline)
+             : rc == -3 ? -3 : -1;
     }
     else {
         rc = APR_STATUS_IS_TIMEUP(rv) ? -2 : -1;

@@ -165,7 +165,8 @@ typedef struct {
 #define PYCGI_WORKER_FD_LISTEN 3    /* the pool's listening socket */
 #define PYCGI_WORKER_FD_SHM    4    /* the pool's segment */
 #define PYCGI_WORKER_FD_LIFE   5    /* EOF here = supervisor gone: exit */
-/* fd 0, 1: /dev/null between requests; fd 2: the pool's log pipe to the
+/* fd 0: a pipe at EOF between requests (the stdin of a request without
+ * a body); fd 1: /dev/null; fd 2: the pool's log pipe to the
  * supervisor between requests (lines "LEVEL message\n", LEVEL one of
  * error, warning, notice, info, debug), logged with the worker's pid. */
 

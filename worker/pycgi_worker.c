@@ -111,8 +111,8 @@ static void pycgi_worker_log_pyerr(int level, const char *what)
 }
 
 /* Retire: the slot says why, one info line says why, then exit.  No
- * Py_Finalize: the std streams hold nothing (fds 0-1 are /dev/null),
- * and a script's leftover threads could hang it. */
+ * Py_Finalize: the std streams hold nothing (fd 0 is at EOF, fd 1
+ * /dev/null), and a script's leftover threads could hang it. */
 static void pycgi_worker_retire(unsigned reason, const char *why)
 {
     pycgi_worker_set_state(PYCGI_SLOT_EXITING, reason);
@@ -148,7 +148,8 @@ static int pycgi_worker_python_init(void)
      * and caches whether they can seek: a script must find them as a
      * CGI process does, over pipes (io.TextIOWrapper(sys.stdout.buffer)
      * would otherwise call tell() on the request's pipe).  So they are
-     * pipes while Python starts, /dev/null again afterwards. */
+     * pipes while Python starts, then fd 0 a pipe at EOF and fd 1
+     * /dev/null. */
     if (pipe2(boot_pipe, O_CLOEXEC) < 0 || dup2(boot_pipe[0], 0) < 0
         || dup2(boot_pipe[1], 1) < 0) {
         pycgi_worker_log(PYCGI_WORKER_ERROR, PYCGI_WORKER_LOGNO(0805)
@@ -164,7 +165,9 @@ static int pycgi_worker_python_init(void)
         status = Py_InitializeFromConfig(&config);
     }
     PyConfig_Clear(&config);
-    dup2(pycgi_worker_fd.devnull, 0);
+    /* Between requests fd 0 is the pipe at EOF that a request without a
+     * body gets as its stdin (see pycgi_worker_take). */
+    dup2(pycgi_worker_fd.eof, 0);
     dup2(pycgi_worker_fd.devnull, 1);
     close(boot_pipe[0]);
     close(boot_pipe[1]);
@@ -650,13 +653,9 @@ static unsigned pycgi_worker_take(int *fds, int nfds, pycgi_worker_env *e,
                                   char *what, size_t whatlen)
 {
     /* Without a body, stdin is a pipe at EOF, as a CGI process's is
-     * once httpd has closed it. */
+     * once httpd has closed it: fd 0 already, between requests. */
     int first = nfds == 2 ? 1 : 0, i;
 
-    if (first && dup2(pycgi_worker_fd.eof, 0) < 0) {
-        snprintf(what, whatlen, "dup2 of stdin failed: %s", strerror(errno));
-        return PYCGI_RETIRE_ERROR;
-    }
     for (i = 0; i < nfds; i++) {
         if (dup2(fds[i], first + i) < 0) {
             snprintf(what, whatlen, "dup2 of the request's fd failed: %s",
@@ -923,8 +922,9 @@ static unsigned pycgi_worker_request(int conn, char *what, size_t whatlen)
         return retire;
     }
     status = pycgi_worker_run(&e, &retire, what, whatlen);
-    /* The response ends here: httpd sees EOF on the script's pipes. */
-    if (dup2(pycgi_worker_fd.devnull, 0) < 0
+    /* The response ends here: httpd sees EOF on the script's pipes.
+     * fd 0 goes back to the pipe at EOF, whatever the script made it. */
+    if (dup2(pycgi_worker_fd.eof, 0) < 0
         || dup2(pycgi_worker_fd.devnull, 1) < 0
         || dup2(pycgi_worker_fd.log, 2) < 0) {
         snprintf(what, whatlen, "the worker's own descriptors are gone");

@@ -182,10 +182,10 @@ _spath0 = ['/']
 
 
 def end(body):
-    """Put the interpreter back for the next script (C has put /dev/null
-    on fds 0 and 1 and the log pipe on fd 2).  `body`: the request had
-    one.  Returns a PYCGI_RETIRE_* reason to retire for, 0, or minus
-    the _TOUCH_* bits of what the C half must look at."""
+    """Put the interpreter back for the next script (C has put a pipe at
+    EOF on fd 0, /dev/null on fd 1 and the log pipe on fd 2).  `body`:
+    the request had one.  Returns a PYCGI_RETIRE_* reason to retire for,
+    0, or minus the _TOUCH_* bits of what the C half must look at."""
     retire = 0
     if sys.stdin is not _stdin:
         _unwrap('stdin', _stdin, _boot_buffers[0])
@@ -195,7 +195,7 @@ def end(body):
         _unwrap('stderr', _stderr, _boot_buffers[2])
     try:
         # What the script left unread of the body in stdin's buffers (fd
-        # 0 is /dev/null now: three system calls, so only if there was a
+        # 0 is at EOF now: three system calls, so only if there was a
         # body), and any output a failed flush left behind.
         if body:
             _stdin.read()
