@@ -677,6 +677,33 @@ def test_stdin_is_exactly_the_request_body(dsrv):
         assert got["fileno"] == 0, got
 
 
+def test_std_fds_a_script_left_file_objects_over_are_put_back(dsrv):
+    """A script leaves file objects over fds 0, 1 and 2 (sys.stdin =
+    open(0), globals open(1) and open(2)): the worker's clean-up frees
+    them, closing those fds, and the next connection would take fd 0.
+    The next requests of the same worker still get their own pipes on
+    0-2: stdin at EOF for a GET, the body for a POST, output complete."""
+    mark = dsrv.log_mark()
+    resp = get(dsrv, "/pycgi/dmn_leftfd.py", "solo.test")
+    assert resp.status == 200 and resp.text == "left\n", resp
+    body = os.urandom(5000)
+    for _ in range(2):
+        resp = get(dsrv, "/pycgi/dmn_fds.py", "solo.test")
+        assert resp.status == 200, resp
+        assert resp.text.splitlines() == ["fd0=fifo fd1=fifo fd2=fifo",
+                                          "from-shell", "from-sub", "end"], \
+            resp.text
+        got = get_json(dsrv, "/pycgi/dmn_stdin.py", "solo.test")
+        assert (got["length"], got["fileno"]) == (0, 0), got
+        resp = dsrv.request("POST", "/pycgi/dmn_stdin.py",
+                            headers=host("solo.test"), body=body)
+        assert resp.status == 200, resp
+        got = json.loads(resp.text)
+        assert got["sha256"] == hashlib.sha256(body).hexdigest(), got
+    log = assert_log(dsrv, mark, r"PYCGI0815: fd 0 was closed")
+    assert not re.search(r"PYCGI0(910|112)", log), log[-3000:]
+
+
 def test_closing_fd1_ends_the_response(dsrv):
     """os.close(1) after the whole answer, then 3 s more work: the client
     has the complete response within 2 s."""

@@ -1051,6 +1051,9 @@ static void pycgi_worker_loop(void)
             snprintf(what, sizeof(what), "accept: %s", strerror(errno));
             pycgi_worker_retire(PYCGI_RETIRE_ERROR, what);
         }
+        if (conn <= 2 && (conn = pycgi_worker_proc_lowfd(conn)) < 0) {
+            continue;
+        }
         retire = pycgi_worker_request(conn, what, sizeof(what));
         if (retire) {
             pycgi_worker_retire(retire, what);

@@ -90,6 +90,14 @@ extern pycgi_worker_fds pycgi_worker_fd;
  * above, socket timeouts.  Returns 0, or -1 after logging. */
 int pycgi_worker_proc_init(void);
 
+/* `conn`, just accepted, took a number in 0-2: one of the std fds was
+ * closed after the worker had put it back (the clean-up freed a file
+ * object the script left over it, such as `sys.stdin = open(0)`).  The
+ * connection moves above the script's range and fds 0-2 are the
+ * worker's own again (logged).  Returns the new connection fd, or -1
+ * (conn closed). */
+int pycgi_worker_proc_lowfd(int conn);
+
 /* Snapshot of the process state the after-request checks compare
  * with (signals, mask, umask, rlimits, ids).  Taken once at boot, after
  * Python installed its own signal handlers. */
