@@ -6,6 +6,7 @@
 #include "pycgi_daemon.h"
 #include "pycgi_pool.h"
 #include "pycgi_env.h"
+#include "pycgi_link.h"
 #include "pycgi_slowlog.h"
 #include "pycgi_suexec.h"
 
@@ -402,11 +403,103 @@ static int pycgi_daemon_not_started(pycgi_daemon_req *d, int rc,
                                  "daemon worker went away before starting");
 }
 
+/* A new connection to the pool's socket in d->conn (closed by the
+ * request's cleanup in any case).  OK, or the handler's status, logged. */
+static int pycgi_daemon_connect(pycgi_daemon_req *d)
+{
+    request_rec *r = d->r;
+    struct sockaddr_un sa;
+    apr_status_t rv;
+    int one = 1, rc;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    apr_cpystrn(sa.sun_path, d->pool->sockpath, sizeof(sa.sun_path));
+    d->conn = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (d->conn < 0
+        || setsockopt(d->conn, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
+        return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, errno,
+                                     PYCGI_LOGNO(0903),
+                                     "cannot create a socket for the daemon "
+                                     "worker of");
+    }
+    if (!pycgi_pool_has_idle(d->pool)) {
+        pycgi_pool_tell(d->pool, PYCGI_CTL_SPAWN, 0);
+    }
+    while ((rc = connect(d->conn, (struct sockaddr *)&sa, sizeof(sa))) < 0
+           && errno == EINTR) {
+    }
+    if (rc == 0) {
+        return OK;
+    }
+    rv = errno;
+    if (rv == EAGAIN) {
+        __atomic_add_fetch(&d->pool->stats->queue_full, 1, __ATOMIC_RELAXED);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PYCGI_LOGNO(0904)
+                      "daemon pool %s is full: its %d workers busy or "
+                      "starting and %d requests queued (raise "
+                      "PyCGIDaemonMaxWorkers "
+                      "or PyCGIDaemonQueueSize): %s", d->pool->name,
+                      d->pool->max_workers, d->pool->queue_size,
+                      r->filename);
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    return pycgi_log_scripterror(r, HTTP_SERVICE_UNAVAILABLE, rv,
+                                 PYCGI_LOGNO(0905),
+                                 "cannot reach the daemon pool (is its "
+                                 "supervisor running?) for");
+}
+
+/* After the response: keep the connection for the next request of the
+ * same client connection (pycgi_link) if the worker took the request
+ * cleanly and has said nothing since but its DONE, not retiring.
+ * `started` is its STARTED. */
+static void pycgi_daemon_keep(pycgi_daemon_req *d,
+                              const pycgi_proto_reply *started)
+{
+    pycgi_proto_reply rep, more;
+    struct iovec iov[2];
+    struct msghdr mh;
+    ssize_t n;
+
+    /* One record at most, and nothing after it. */
+    memset(&mh, 0, sizeof(mh));
+    iov[0].iov_base = &rep;
+    iov[0].iov_len = sizeof(rep);
+    iov[1].iov_base = &more;
+    iov[1].iov_len = sizeof(more);
+    mh.msg_iov = iov;
+    mh.msg_iovlen = 2;
+    n = recvmsg(d->conn, &mh, MSG_DONTWAIT);
+    if (n == 0) {
+        /* os._exit() in the script, or a crash (then PYCGI0964). */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, d->r, PYCGI_LOGNO(0910)
+                      "daemon worker %ld ended while running %s",
+                      (long)d->worker, d->r->filename);
+        return;
+    }
+    if (n < 0 ? errno != EAGAIN && errno != EWOULDBLOCK
+        : n != (ssize_t)sizeof(rep) || rep.magic != PYCGI_PROTO_MAGIC
+          || rep.kind != PYCGI_REPLY_DONE
+          || (rep.flags & PYCGI_DONE_RETIRING)
+          || !(rep.flags & PYCGI_DONE_KEPT)) {
+        return;
+    }
+    if (started->status < 0
+        || (uint32_t)started->status >= d->pool->shm->nslots
+        || (started->flags & PYCGI_CLAIMED)) {
+        return;
+    }
+    pycgi_link_keep(d->r->connection, d->pool, d->conn,
+                    (uint32_t)started->status,
+                    PYCGI_CLAIM(d->worker, started->flags), n > 0);
+    d->conn = -1;
+}
+
 int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
 {
     pycgi_daemon_req *d = apr_pcalloc(r->pool, sizeof(*d));
     int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, give[3];
-    struct sockaddr_un sa;
     pycgi_proto_reply rep;
     pycgi_pipe_result res;
     pycgi_pipe_slow slow;
@@ -415,7 +508,7 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     apr_size_t len;
     apr_status_t rv;
     const char *msg;
-    int one = 1, rc, status, nostdin, late = 0;
+    int rc, status, nostdin, late = 0, attempt, reused, done = 1;
 
     d->r = r;
     d->conn = -1;
@@ -437,79 +530,69 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     nostdin = (((const pycgi_proto_req *)msg)->flags & PYCGI_REQ_NO_STDIN) != 0;
     apr_pool_cleanup_register(r->pool, d, pycgi_daemon_cleanup,
                               apr_pool_cleanup_null);
+    deadline = apr_time_now() + d->pool->queue_timeout;
 
     /* Pipes first, then connect and send at once: the worker that wakes
-     * for the connection finds the request there already. */
-    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0
-        || (!nostdin && pipe2(in, O_CLOEXEC) < 0)) {
-        rv = errno;
-        pycgi_daemon_close3(&in[0], &out[0], &err[0]);
-        pycgi_daemon_close3(&in[1], &out[1], &err[1]);
-        return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, rv,
-                                     PYCGI_LOGNO(0906),
-                                     "cannot create pipes for");
-    }
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    apr_cpystrn(sa.sun_path, d->pool->sockpath, sizeof(sa.sun_path));
-    d->conn = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (d->conn < 0
-        || setsockopt(d->conn, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
-        rv = errno;
-        pycgi_daemon_close3(&in[0], &out[0], &err[0]);
-        pycgi_daemon_close3(&in[1], &out[1], &err[1]);
-        return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, rv,
-                                     PYCGI_LOGNO(0903),
-                                     "cannot create a socket for the daemon "
-                                     "worker of");
-    }
-    if (!pycgi_pool_has_idle(d->pool)) {
-        pycgi_pool_tell(d->pool, PYCGI_CTL_SPAWN, 0);
-    }
-    while ((rc = connect(d->conn, (struct sockaddr *)&sa, sizeof(sa))) < 0
-           && errno == EINTR) {
-    }
-    if (rc < 0) {
-        rv = errno;
-        pycgi_daemon_close3(&in[0], &out[0], &err[0]);
-        pycgi_daemon_close3(&in[1], &out[1], &err[1]);
-        if (rv == EAGAIN) {
-            __atomic_add_fetch(&d->pool->stats->queue_full, 1,
-                               __ATOMIC_RELAXED);
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PYCGI_LOGNO(0904)
-                          "daemon pool %s is full: its %d workers busy or "
-                          "starting and %d requests queued (raise "
-                          "PyCGIDaemonMaxWorkers "
-                          "or PyCGIDaemonQueueSize): %s", d->pool->name,
-                          d->pool->max_workers, d->pool->queue_size,
-                          r->filename);
-            return HTTP_SERVICE_UNAVAILABLE;
+     * for the connection finds the request there already.  A kept
+     * connection that fails before its worker said STARTED (the worker
+     * retired or died meanwhile) is given up, and the request starts
+     * over on a new one, with new pipes. */
+    for (attempt = 0; ; attempt++) {
+        if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0
+            || (!nostdin && pipe2(in, O_CLOEXEC) < 0)) {
+            rv = errno;
+            pycgi_daemon_close3(&in[0], &out[0], &err[0]);
+            pycgi_daemon_close3(&in[1], &out[1], &err[1]);
+            return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, rv,
+                                         PYCGI_LOGNO(0906),
+                                         "cannot create pipes for");
         }
-        return pycgi_log_scripterror(r, HTTP_SERVICE_UNAVAILABLE, rv,
-                                     PYCGI_LOGNO(0905),
-                                     "cannot reach the daemon pool (is its "
-                                     "supervisor running?) for");
-    }
-    apr_atomic_inc32(&d->pool->stats->queued);
-    d->queued = 1;
-
-    deadline = apr_time_now() + d->pool->queue_timeout;
-    give[0] = in[0];
-    give[1] = out[1];
-    give[2] = err[1];
-    rv = pycgi_daemon_send(d, msg, len, nostdin ? give + 1 : give,
-                           nostdin ? 2 : 3, deadline);
-    /* The script's ends are the worker's now (or nobody's). */
-    pycgi_daemon_close3(&in[0], &out[1], &err[1]);
-    if (rv == APR_SUCCESS) {
-        /* The worker has yet to wake up: wait first (a recvmsg() now
-         * would only say EAGAIN). */
-        rc = pycgi_daemon_wait_started(d, deadline);
-        rc = rc > 0 ? pycgi_daemon_reply(d, &rep, &d->worker, deadline)
-             : rc == -3 ? -3 : -1;
-    }
-    else {
-        rc = APR_STATUS_IS_TIMEUP(rv) ? -2 : -1;
+        d->conn = attempt ? -1 : pycgi_link_take(r->connection, d->pool,
+                                                 &done);
+        reused = d->conn >= 0;
+        if (!reused && (status = pycgi_daemon_connect(d)) != OK) {
+            pycgi_daemon_close3(&in[0], &out[0], &err[0]);
+            pycgi_daemon_close3(&in[1], &out[1], &err[1]);
+            return status;
+        }
+        if (!d->queued) {
+            apr_atomic_inc32(&d->pool->stats->queued);
+            d->queued = 1;
+        }
+        give[0] = in[0];
+        give[1] = out[1];
+        give[2] = err[1];
+        rv = pycgi_daemon_send(d, msg, len, nostdin ? give + 1 : give,
+                               nostdin ? 2 : 3, deadline);
+        /* The script's ends are the worker's now (or nobody's). */
+        pycgi_daemon_close3(&in[0], &out[1], &err[1]);
+        rc = -1;
+        while (rv == APR_SUCCESS) {
+            /* The worker has yet to wake up: wait first (a recvmsg()
+             * now would only say EAGAIN). */
+            rc = pycgi_daemon_wait_started(d, deadline);
+            rc = rc > 0 ? pycgi_daemon_reply(d, &rep, &d->worker, deadline)
+                 : rc == -3 ? -3 : -1;
+            /* On a kept connection, the last request's DONE may come
+             * first, once (the worker publishes the connection as
+             * claimable just before it sends that DONE). */
+            if (!reused || done || rc <= 0 || rep.kind != PYCGI_REPLY_DONE
+                || !(rep.flags & PYCGI_DONE_KEPT)) {
+                break;
+            }
+            done = 1;
+        }
+        if (rv != APR_SUCCESS) {
+            rc = APR_STATUS_IS_TIMEUP(rv) ? -2 : -1;
+        }
+        if (!reused || rc == -2 || rc == -3 || apr_time_now() >= deadline
+            || (rc > 0 && (rep.kind == PYCGI_REPLY_STARTED
+                           || rep.kind == PYCGI_REPLY_REFUSED))) {
+            break;
+        }
+        pycgi_daemon_close3(&in[1], &out[0], &err[0]);
+        close(d->conn);
+        d->conn = -1;
     }
     if (rc == -3) {
         /* The pool's workers fail to start.  Shutting our reading side
@@ -535,6 +618,9 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     apr_atomic_dec32(&d->pool->stats->queued);
     d->queued = 0;
     __atomic_add_fetch(&d->pool->stats->requests, 1, __ATOMIC_RELAXED);
+    if (reused) {
+        __atomic_add_fetch(&d->pool->stats->reused, 1, __ATOMIC_RELAXED);
+    }
     if (apr_atomic_read32(&d->pool->stats->boot_failing)) {
         /* A worker booted: the pool works again. */
         apr_atomic_set32(&d->pool->stats->boot_failing, 0);
@@ -565,26 +651,23 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
         != APR_SUCCESS) {
         ended = NULL;
     }
-    status = pycgi_pipe_serve(r, nph, timeout, fin, fout, ferr, ended, &slow,
-                              &res);
-    if (res.timed_out) {
-        /* Output silence past CGIScriptTimeout: the worker is ended
-         * (TERM, then KILL) by the supervisor, which replaces it. */
-        pycgi_pool_tell(d->pool, PYCGI_CTL_KILL, d->worker);
-        return status;
-    }
-    /* A worker that died leaves EOF here without DONE; one that lives
-     * sends DONE after its clean-up, which nobody waits for (the
-     * supervisor's PYCGI0964 names a crash in any case). */
-    if (late) {
-        return status;
-    }
-    rc = pycgi_daemon_reply(d, &rep, NULL, apr_time_now());
-    if (rc == 0) {
-        /* os._exit() in the script, or a crash (then PYCGI0964). */
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PYCGI_LOGNO(0910)
-                      "daemon worker %ld ended while running %s",
-                      (long)d->worker, r->filename);
+    {
+        pycgi_proto_reply started = rep;
+
+        status = pycgi_pipe_serve(r, nph, timeout, fin, fout, ferr, ended,
+                                  &slow, &res);
+        if (res.timed_out) {
+            /* Output silence past CGIScriptTimeout: the worker is ended
+             * (TERM, then KILL) by the supervisor, which replaces it. */
+            pycgi_pool_tell(d->pool, PYCGI_CTL_KILL, d->worker);
+            return status;
+        }
+        /* A worker that died leaves EOF here without DONE; one that
+         * lives sends DONE after its clean-up, which nobody waits for
+         * (the supervisor's PYCGI0964 names a crash in any case). */
+        if (!late) {
+            pycgi_daemon_keep(d, &started);
+        }
     }
     return status;
 }

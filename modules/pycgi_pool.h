@@ -28,6 +28,7 @@ typedef struct {
     volatile apr_uint32_t queued;       /* waiting for a worker now */
     volatile apr_uint32_t workers;      /* live workers (supervisor) */
     volatile apr_uint64_t requests;     /* handed to a worker */
+    volatile apr_uint64_t reused;       /* of them, on a kept connection */
     volatile apr_uint64_t queue_full;   /* 503: no room in the queue */
     volatile apr_uint64_t queue_timeouts; /* 503: waited too long */
     volatile apr_uint64_t max_reached;  /* a worker was wanted at the max */

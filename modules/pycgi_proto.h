@@ -20,7 +20,21 @@
  *                      SCM_CREDENTIALS, which the kernel fills in, never
  *                      from the record), and kind DONE once the script
  *                      ended and fds 0, 1, 2 are closed; or REFUSED
- *                      instead of both.  Then the worker closes.
+ *                      instead of both.
+ *
+ * Kept connections.  After a clean request the worker may keep the
+ * connection instead of closing it (at most one: its latest) and
+ * publish it in its slot's `claim` word, PYCGI_CLAIM(pid, serial), the
+ * serial its STARTED gave.  The httpd thread that holds the other end
+ * may then give it its next request without connecting: it first turns
+ * the word into PYCGI_CLAIM(pid, serial) | PYCGI_CLAIMED with one
+ * compare-and-swap, which succeeds only while the worker idles with
+ * that very connection; then it sends the request there as on a new
+ * connection.  The worker sets the word to 0 whenever it takes any
+ * request (and before it exits), so that a claim and a connection from
+ * the listening socket never both get it; a claimed worker serves the
+ * claim first.  Either side closing the connection ends it (a claim
+ * then made is void: httpd starts over on a new connection).
  *
  * Every length is checked by the reader; a record that does not parse
  * ends the connection (the worker logs it and goes on).
@@ -32,7 +46,7 @@
 #include <stdint.h>
 
 #define PYCGI_PROTO_MAGIC    0x50594347u     /* "PYCG" */
-#define PYCGI_PROTO_VERSION  2u
+#define PYCGI_PROTO_VERSION  3u
 #define PYCGI_TOKEN_LEN      16
 /* The most string bytes a request may carry (environment + argv). */
 #define PYCGI_PROTO_MAX_LEN  (4u * 1024 * 1024)
@@ -102,13 +116,21 @@ typedef struct {
 
 /* DONE flags */
 #define PYCGI_DONE_RETIRING  1u     /* the worker exits after this one */
+#define PYCGI_DONE_KEPT      2u     /* the worker keeps the connection */
 
 typedef struct {
     uint32_t magic;
     uint32_t kind;              /* PYCGI_REPLY_* */
-    int32_t  status;            /* DONE: exit status 0-255; REFUSED: reason */
-    uint32_t flags;             /* DONE: PYCGI_DONE_* */
+    int32_t  status;            /* DONE: exit status 0-255; REFUSED:
+                                 * reason; STARTED: the worker's slot */
+    uint32_t flags;             /* DONE: PYCGI_DONE_*; STARTED: the
+                                 * connection's serial (even) */
 } pycgi_proto_reply;
+
+/* A slot's claim word (see "Kept connections" above). */
+#define PYCGI_CLAIM(pid, serial) \
+    (((uint64_t)(uint32_t)(pid) << 32) | (uint32_t)(serial))
+#define PYCGI_CLAIMED 1u
 
 /* --- a pool's shared segment (a memfd) ------------------------------
 
@@ -147,6 +169,8 @@ typedef struct {
     volatile int64_t  since;        /* state entered (usec, realtime) */
     volatile uint32_t retire_reason;/* PYCGI_RETIRE_* once EXITING */
     uint32_t pad;
+    uint64_t claim;                 /* a kept connection, or 0 (atomic:
+                                     * see "Kept connections") */
     char script[256];               /* BUSY: the script, NUL-terminated */
 } pycgi_pool_slot;
 

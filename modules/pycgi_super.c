@@ -724,6 +724,8 @@ static void pycgi_super_reaped(pycgi_super_worker *w, int status)
         apr_atomic_set32(&p->stats->boot_failing, 0);
     }
     if (slot->pid == w->pid) {
+        /* Its kept connection is gone with it: no claim may succeed. */
+        __atomic_store_n(&slot->claim, 0, __ATOMIC_SEQ_CST);
         slot->state = PYCGI_SLOT_FREE;
         slot->pid = 0;
     }
@@ -935,6 +937,8 @@ static void pycgi_super_become(void)
             int32_t pid = p->shm->slot[i].pid;
 
             if (pid && kill(pid, 0) < 0 && errno == ESRCH) {
+                __atomic_store_n(&p->shm->slot[i].claim, 0,
+                                 __ATOMIC_SEQ_CST);
                 p->shm->slot[i].pid = 0;
                 p->shm->slot[i].state = PYCGI_SLOT_FREE;
             }

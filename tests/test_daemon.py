@@ -25,6 +25,7 @@ servers of their own.
 """
 
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -252,9 +253,9 @@ def test_script_runs_in_a_worker_not_in_httpd(dsrv):
 def test_worker_holds_no_listener_and_no_client_connection(dsrv):
     """Of httpd's descriptors a worker holds none: no TCP socket at all
     (httpd's listeners, client connections); its Unix sockets are its
-    pool's and the request's channel to the httpd child, nothing else.
-    An exec script of the same server (yardstick) holds no TCP socket
-    either."""
+    pool's, the request's channel to the httpd child, and at most one
+    connection kept from an earlier request, nothing else.  An exec
+    script of the same server (yardstick) holds no TCP socket either."""
     for path, host in (("/pycgi/dmn_fdscan.py", "solo.test"),
                        ("/d_exec/dmn_fdscan.py", None)):
         fds = get_json(dsrv, path, host)
@@ -264,7 +265,7 @@ def test_worker_holds_no_listener_and_no_client_connection(dsrv):
         if path.startswith("/pycgi"):
             unix = [i for i in fds.values() if i.get("family") == "AF_UNIX"]
             assert sum(i["listening"] for i in unix) == 1 and \
-                len(unix) <= 2, fds
+                len(unix) <= 3, fds
 
 
 def test_sequential_requests_reuse_a_warm_worker_in_a_default_pool(dsrv):
@@ -994,6 +995,89 @@ def test_forged_request_with_a_wrong_token_runs_nothing(dsrv, dsite):
     assert solo[0].get("kind") == 3 and solo[0].get("status") == 2, solo
     assert_log(dsrv, mark, r"PYCGI0811: refused a request with a wrong "
                            r"pool token from pid \d+ \(uid %d\)" % got["uid"])
+
+
+# -- 11b. kept connections ---------------------------------------------------
+
+def _keepalive_get(conn, path, hostname):
+    conn.request("GET", path, headers={"Host": hostname})
+    resp = conn.getresponse()
+    return resp.status, resp.read()
+
+
+def test_a_keepalive_client_goes_on_over_the_kept_connection(dsrv):
+    """Sequential requests of one keep-alive client: each after the first
+    reaches the worker over the connection kept from the one before (the
+    pool's `reused` count grows by one each, under event too, where the
+    client's requests are served by different threads), and every answer
+    is its own."""
+    before = int(pool(dsrv, "solo.test")["reused"])
+    conn = http.client.HTTPConnection("127.0.0.1", dsrv.port, timeout=20)
+    try:
+        for i in range(20):
+            st, body = _keepalive_get(conn, "/pycgi/dmn_who.py?n=%d" % i,
+                                      "solo.test")
+            assert st == 200, (st, body)
+            assert json.loads(body)["query"] == "n=%d" % i, body
+    finally:
+        conn.close()
+    reused = int(pool(dsrv, "solo.test")["reused"]) - before
+    assert reused == 19, reused
+
+
+def test_no_connection_is_kept_after_a_script_that_started_a_process(dsrv):
+    """dmn_fds.py runs a shell and a subprocess, which could keep a copy
+    of the worker's connection: the worker keeps none after it, so the
+    client's next request comes on a new connection (the `reused` count
+    grows for the second and third requests only), and all answer."""
+    before = int(pool(dsrv, "solo.test")["reused"])
+    conn = http.client.HTTPConnection("127.0.0.1", dsrv.port, timeout=20)
+    try:
+        for path in ("/pycgi/dmn_who.py", "/pycgi/dmn_who.py",
+                     "/pycgi/dmn_fds.py", "/pycgi/dmn_who.py"):
+            st, body = _keepalive_get(conn, path, "solo.test")
+            assert st == 200, (path, st, body)
+    finally:
+        conn.close()
+    assert int(pool(dsrv, "solo.test")["reused"]) - before == 2
+
+
+def test_a_kept_connection_to_a_worker_that_died_is_given_up(dsrv):
+    """The worker that served a keep-alive client is killed (SIGKILL)
+    while it idles with the connection kept: the client's next requests
+    on the same connection are answered (200) by a new worker."""
+    conn = http.client.HTTPConnection("127.0.0.1", dsrv.port, timeout=20)
+    try:
+        st, body = _keepalive_get(conn, "/pycgi/dmn_who.py", "solo.test")
+        assert st == 200, (st, body)
+        first = json.loads(body)["pid"]
+        st, body = _keepalive_get(conn, "/pycgi/dmn_who.py", "solo.test")
+        assert st == 200 and json.loads(body)["pid"] == first, body
+        os.kill(first, signal.SIGKILL)
+        for i in range(3):
+            st, body = _keepalive_get(conn, "/pycgi/dmn_who.py?k=%d" % i,
+                                      "solo.test")
+            assert st == 200, (i, st, body)
+            got = json.loads(body)
+            assert got["pid"] != first and got["query"] == "k=%d" % i, got
+    finally:
+        conn.close()
+
+
+def test_a_kept_connection_survives_its_worker_retiring(dsrv):
+    """mr3.test retires its worker every 3 requests: 10 requests of one
+    keep-alive client all answer 200, from a new worker every 3."""
+    conn = http.client.HTTPConnection("127.0.0.1", dsrv.port, timeout=20)
+    pids = []
+    try:
+        for i in range(10):
+            st, body = _keepalive_get(conn, "/pycgi/dmn_who.py?r=%d" % i,
+                                      "mr3.test")
+            assert st == 200, (i, st, body)
+            pids.append(json.loads(body)["pid"])
+    finally:
+        conn.close()
+    assert len(set(pids)) >= 3, pids
 
 
 # -- 12. graceful restarts ----------------------------------------------------

@@ -115,6 +115,9 @@ static void pycgi_worker_log_pyerr(int level, const char *what)
  * /dev/null), and a script's leftover threads could hang it. */
 static void pycgi_worker_retire(unsigned reason, const char *why)
 {
+    /* No claim can be made any more; one made already is void once the
+     * kept connection closes with the process (httpd starts over). */
+    __atomic_store_n(&pycgi_worker_slot->claim, 0, __ATOMIC_SEQ_CST);
     pycgi_worker_set_state(PYCGI_SLOT_EXITING, reason);
     pycgi_worker_log(PYCGI_WORKER_INFO, PYCGI_WORKER_LOGNO(0820)
                      "worker retiring after %llu requests: %s",
@@ -678,11 +681,67 @@ static unsigned pycgi_worker_take(int *fds, int nfds, pycgi_worker_env *e,
     return PYCGI_RETIRE_NONE;
 }
 
+/* The kept connection (see "Kept connections" in pycgi_proto.h) and
+ * whether it is published in the slot's claim word; owned by the loop
+ * and the end of a request. */
+static uint32_t pycgi_worker_kserial;
+static int pycgi_worker_published;
+static int pycgi_worker_draining;
+static pid_t pycgi_worker_self;
+
+/* Idle, with a connection its httpd side may claim. */
+static void pycgi_worker_publish(void)
+{
+    if (pycgi_worker_fd.kept >= 0 && !pycgi_worker_draining) {
+        __atomic_store_n(&pycgi_worker_slot->claim,
+                         PYCGI_CLAIM(pycgi_worker_self,
+                                     pycgi_worker_kserial),
+                         __ATOMIC_SEQ_CST);
+        pycgi_worker_published = 1;
+    }
+}
+
+/* No kept connection any more.  Out of the epoll set explicitly: a
+ * process the script forked may hold a copy of the fd, and the epoll
+ * entry lives as long as any copy does. */
+static void pycgi_worker_unkeep(void)
+{
+    if (pycgi_worker_fd.kept >= 0) {
+        epoll_ctl(pycgi_worker_fd.epoll, EPOLL_CTL_DEL, pycgi_worker_fd.kept,
+                  NULL);
+        close(pycgi_worker_fd.kept);
+        pycgi_worker_fd.kept = -1;
+    }
+}
+
+/* `conn` (serial `serial`) becomes the kept connection, in the epoll
+ * set; one kept before is closed.  0, or -1 if it cannot be watched. */
+static int pycgi_worker_keep(int conn, uint32_t serial)
+{
+    if (conn != pycgi_worker_fd.kept) {
+        struct epoll_event ev;
+
+        memset(&ev, 0, sizeof(ev));
+        ev.events = EPOLLIN;
+        ev.data.fd = conn;
+        if (epoll_ctl(pycgi_worker_fd.epoll, EPOLL_CTL_ADD, conn, &ev) < 0) {
+            return -1;
+        }
+        pycgi_worker_unkeep();
+        pycgi_worker_fd.kept = conn;
+        pycgi_worker_kserial = serial;
+    }
+    return 0;
+}
+
 /* The end of a request: past PyCGIDaemonMaxRequests it is the last
- * (unless `retire` says so already); DONE with the exit status, the
- * connection closed, the request counted.  Returns the reason to retire
- * or 0. */
-static unsigned pycgi_worker_answer(int conn, int status, unsigned retire,
+ * (unless `retire` says so already); otherwise the worker is idle, and
+ * `conn` is kept and published when `keepable`, before DONE goes out
+ * (httpd may claim it as soon as it sees the response end).  Then DONE
+ * with the exit status, the request counted.  Returns the reason to
+ * retire or 0; *kept says whether conn is the kept connection now. */
+static unsigned pycgi_worker_answer(int conn, uint32_t serial, int status,
+                                    unsigned retire, int keepable, int *kept,
                                     char *what, size_t whatlen)
 {
     if (!retire && pycgi_worker_args.max_requests
@@ -690,9 +749,17 @@ static unsigned pycgi_worker_answer(int conn, int status, unsigned retire,
         snprintf(what, whatlen, "maximum requests reached");
         retire = PYCGI_RETIRE_MAX_REQUESTS;
     }
+    *kept = 0;
+    if (!retire && keepable) {
+        pycgi_worker_set_state(PYCGI_SLOT_IDLE, PYCGI_RETIRE_NONE);
+        if (pycgi_worker_keep(conn, serial) == 0) {
+            *kept = 1;
+            pycgi_worker_publish();
+        }
+    }
     pycgi_worker_reply(conn, PYCGI_REPLY_DONE, status,
-                       retire ? PYCGI_DONE_RETIRING : 0);
-    close(conn);
+                       (retire ? PYCGI_DONE_RETIRING : 0)
+                       | (*kept ? PYCGI_DONE_KEPT : 0));
     pycgi_worker_slot->requests++;
     return retire;
 }
@@ -731,7 +798,7 @@ static unsigned pycgi_worker_fork_request(int conn, int *fds, int nfds,
                                     char *what, size_t whatlen)
 {
     pid_t worker = getpid(), pid;
-    int st, killed = 0, status = 1;
+    int st, killed = 0, status = 1, kept;
     unsigned retire = PYCGI_RETIRE_NONE;
     PyObject *res, *path, *key;
     char learned[32768];
@@ -819,7 +886,10 @@ static unsigned pycgi_worker_fork_request(int conn, int *fds, int nfds,
                  "(CGIScriptTimeout or stop)");
         retire = PYCGI_RETIRE_SHUTDOWN;
     }
-    retire = pycgi_worker_answer(conn, status, retire, what, whatlen);
+    /* Never kept: the script's process may have left a process that
+     * holds a copy of the connection. */
+    retire = pycgi_worker_answer(conn, 0, status, retire, 0, &kept, what,
+                                 whatlen);
     if (retire) {
         return retire;
     }
@@ -858,17 +928,22 @@ static unsigned pycgi_worker_fork_request(int conn, int *fds, int nfds,
     return retire;
 }
 
-/* One connection: read, check, run, answer.  Returns 0 to go on, or
- * the reason to retire (`what` says it in words). */
-static unsigned pycgi_worker_request(int conn, char *what, size_t whatlen)
+/* One request on `conn` (a new connection, or the kept one, whose
+ * serial is `serial`): read, check, run, answer.  *kept says whether
+ * conn is the kept connection now (see pycgi_worker_answer); if not,
+ * the caller closes it.  Returns 0 to go on, or the reason to retire
+ * (`what` says it in words). */
+static unsigned pycgi_worker_request(int conn, uint32_t serial, int *kept,
+                                     char *what, size_t whatlen)
 {
-    int fds[PYCGI_WORKER_MAX_FDS], nfds = 0, rc, status;
+    int fds[PYCGI_WORKER_MAX_FDS], nfds = 0, rc, status, forked;
     const char *err = NULL;
     unsigned retire = PYCGI_RETIRE_NONE, r;
     long touched = 0;
     pycgi_worker_env e;
     PyObject *res;
 
+    *kept = 0;
     rc = pycgi_worker_read(conn, fds, &nfds, &err);
     if (rc <= 0) {
         if (rc < 0) {
@@ -879,7 +954,6 @@ static unsigned pycgi_worker_request(int conn, char *what, size_t whatlen)
                                0);
         }
         pycgi_worker_close_all(fds, nfds);
-        close(conn);
         return PYCGI_RETIRE_NONE;
     }
     if (!pycgi_worker_token_ok(pycgi_worker_req.token)) {
@@ -892,7 +966,6 @@ static unsigned pycgi_worker_request(int conn, char *what, size_t whatlen)
                          "pid %d (uid %u)", (int)cred.pid, (unsigned)cred.uid);
         pycgi_worker_reply(conn, PYCGI_REPLY_REFUSED, PYCGI_REFUSE_TOKEN, 0);
         pycgi_worker_close_all(fds, nfds);
-        close(conn);
         return PYCGI_RETIRE_NONE;
     }
     if (pycgi_worker_args.suexec_root && pycgi_worker_suexec_ok(what,
@@ -902,16 +975,15 @@ static unsigned pycgi_worker_request(int conn, char *what, size_t whatlen)
         what[0] = '\0';
         pycgi_worker_reply(conn, PYCGI_REPLY_REFUSED, PYCGI_REFUSE_SUEXEC, 0);
         pycgi_worker_close_all(fds, nfds);
-        close(conn);
         return PYCGI_RETIRE_NONE;
     }
     snprintf(pycgi_worker_slot->script, sizeof(pycgi_worker_slot->script),
              "%s", pycgi_worker_strs[0]);
     pycgi_worker_set_state(PYCGI_SLOT_BUSY, PYCGI_RETIRE_NONE);
-    if (pycgi_worker_reply(conn, PYCGI_REPLY_STARTED, 0, 0) < 0) {
+    if (pycgi_worker_reply(conn, PYCGI_REPLY_STARTED,
+                           (int)pycgi_worker_args.slot, serial) < 0) {
         /* httpd gave up on the request already. */
         pycgi_worker_close_all(fds, nfds);
-        close(conn);
         pycgi_worker_set_state(PYCGI_SLOT_IDLE, PYCGI_RETIRE_NONE);
         return PYCGI_RETIRE_NONE;
     }
@@ -966,6 +1038,7 @@ static unsigned pycgi_worker_request(int conn, char *what, size_t whatlen)
     if (touched & PYCGI_WORKER_TOUCH_CHILDREN) {
         pycgi_worker_forked = 1;
     }
+    forked = pycgi_worker_forked;
     if (!retire) {
         retire = r;
     }
@@ -983,27 +1056,56 @@ static unsigned pycgi_worker_request(int conn, char *what, size_t whatlen)
                                          pycgi_worker_forked, what, whatlen);
         pycgi_worker_forked = 0;
     }
-    retire = pycgi_worker_answer(conn, status, retire, what, whatlen);
+    /* Kept only if nothing the script started (os.fork(), a subprocess)
+     * may hold a copy of the connection -- nor of the one kept before:
+     * that one goes too. */
+    if (forked && pycgi_worker_fd.kept != conn) {
+        pycgi_worker_unkeep();
+    }
+    retire = pycgi_worker_answer(conn, serial, status, retire, !forked, kept,
+                                 what, whatlen);
     if (!retire) {
         pycgi_worker_set_state(PYCGI_SLOT_IDLE, PYCGI_RETIRE_NONE);
     }
     return retire;
 }
 
-/* Wait for connections until a retire reason comes up. */
+/* Serve `conn`; closed unless it is the kept connection now. */
+static unsigned pycgi_worker_serve(int conn, uint32_t serial, char *what,
+                                   size_t whatlen)
+{
+    int kept;
+    unsigned retire = pycgi_worker_request(conn, serial, &kept, what,
+                                           whatlen);
+
+    if (!kept) {
+        if (conn == pycgi_worker_fd.kept) {
+            pycgi_worker_unkeep();
+        }
+        else {
+            close(conn);
+        }
+    }
+    return retire;
+}
+
+/* Wait for connections (and requests on the kept one) until a retire
+ * reason comes up. */
 static void pycgi_worker_loop(void)
 {
     int timeout = pycgi_worker_args.idle_timeout
                   ? (int)pycgi_worker_args.idle_timeout * 1000 : -1;
-    int draining = 0;
+    uint32_t serial_next = ((uint32_t)pycgi_worker_now() * 2654435761u) & ~1u;
     char what[256];
 
+    pycgi_worker_self = getpid();
     for (;;) {
-        struct epoll_event ev[2];
-        int n, i, ready = 0, conn;
-        unsigned retire;
+        struct epoll_event ev[3];
+        int n, i, listen_ready = 0, kept_ready, conn;
+        uint64_t was;
+        unsigned retire = PYCGI_RETIRE_NONE;
 
-        n = epoll_wait(pycgi_worker_fd.epoll, ev, 2, timeout);
+        n = epoll_wait(pycgi_worker_fd.epoll, ev, 3, timeout);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -1011,11 +1113,17 @@ static void pycgi_worker_loop(void)
             snprintf(what, sizeof(what), "epoll_wait: %s", strerror(errno));
             pycgi_worker_retire(PYCGI_RETIRE_ERROR, what);
         }
-        if (n == 0 && draining) {
+        /* Off the market first: no claim can be made from here on, and
+         * one made already is served before anything else. */
+        was = __atomic_exchange_n(&pycgi_worker_slot->claim, 0,
+                                  __ATOMIC_SEQ_CST);
+        pycgi_worker_published = 0;
+        kept_ready = (was & PYCGI_CLAIMED) && pycgi_worker_fd.kept >= 0;
+        if (n == 0 && !kept_ready && pycgi_worker_draining) {
             pycgi_worker_retire(PYCGI_RETIRE_SHUTDOWN,
                                 "the supervisor is gone (stop or restart)");
         }
-        if (n == 0) {
+        if (n == 0 && !kept_ready) {
             snprintf(what, sizeof(what), "idle for %lu seconds",
                      pycgi_worker_args.idle_timeout);
             pycgi_worker_retire(PYCGI_RETIRE_IDLE, what);
@@ -1027,36 +1135,61 @@ static void pycgi_worker_loop(void)
                 /* Nobody writes there: readable means EOF.  On a graceful
                  * restart httpd children of the old generation may still
                  * send requests: serve what comes until a quarter of a
-                 * second passes without one, then exit. */
+                 * second passes without one, then exit (nothing is
+                 * published for a claim any more). */
                 if (read(pycgi_worker_fd.life, &c, 1) <= 0) {
                     epoll_ctl(pycgi_worker_fd.epoll, EPOLL_CTL_DEL,
                               pycgi_worker_fd.life, NULL);
-                    draining = 1;
+                    pycgi_worker_draining = 1;
                     timeout = 250;
                 }
             }
+            else if (ev[i].data.fd == pycgi_worker_fd.kept) {
+                /* A claimed request, or EOF: httpd let it go. */
+                kept_ready = 1;
+            }
             else {
-                ready = 1;
+                listen_ready = 1;
             }
         }
-        if (!ready) {
-            continue;
-        }
-        conn = accept4(pycgi_worker_fd.listen, NULL, NULL,
-                       SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (conn < 0) {
-            if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) {
-                continue;
+        conn = -1;
+        if (listen_ready) {
+            /* A new connection first, even against a claim: this worker
+             * alone was woken for it (EPOLLEXCLUSIVE).  A claim it beats
+             * is given up by closing the kept connection: its httpd
+             * side starts over on a new connection, which wakes another
+             * worker. */
+            conn = accept4(pycgi_worker_fd.listen, NULL, NULL,
+                           SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (conn < 0 && errno != EAGAIN && errno != EINTR
+                && errno != ECONNABORTED) {
+                snprintf(what, sizeof(what), "accept: %s", strerror(errno));
+                pycgi_worker_retire(PYCGI_RETIRE_ERROR, what);
             }
-            snprintf(what, sizeof(what), "accept: %s", strerror(errno));
-            pycgi_worker_retire(PYCGI_RETIRE_ERROR, what);
+            if (conn >= 0 && conn <= 2) {
+                conn = pycgi_worker_proc_lowfd(conn);
+            }
         }
-        if (conn <= 2 && (conn = pycgi_worker_proc_lowfd(conn)) < 0) {
-            continue;
+        if (conn >= 0) {
+            if (was & PYCGI_CLAIMED) {
+                pycgi_worker_unkeep();
+            }
+            retire = pycgi_worker_serve(conn, serial_next, what,
+                                        sizeof(what));
+            serial_next += 2;
         }
-        retire = pycgi_worker_request(conn, what, sizeof(what));
+        else if (kept_ready && pycgi_worker_fd.kept >= 0) {
+            retire = pycgi_worker_serve(pycgi_worker_fd.kept,
+                                        pycgi_worker_kserial, what,
+                                        sizeof(what));
+        }
         if (retire) {
             pycgi_worker_retire(retire, what);
+        }
+        if (!pycgi_worker_published) {
+            /* Woken for nothing, or a request that was not kept: the
+             * connection kept before is claimable again. */
+            pycgi_worker_publish();
         }
     }
 }

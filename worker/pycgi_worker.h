@@ -81,7 +81,9 @@ typedef struct {
                          * CGI process gets, EOF at once) */
     int stat;           /* /proc/self/stat, for RSS and threads */
     int task;           /* /proc/self/task: its link count, threads + 2 */
-    int epoll;          /* listen (EPOLLEXCLUSIVE) + life */
+    int epoll;          /* listen (EPOLLEXCLUSIVE) + life + kept */
+    int kept;           /* the connection kept after a request, or -1
+                         * (see "Kept connections" in pycgi_proto.h) */
 } pycgi_worker_fds;
 
 extern pycgi_worker_fds pycgi_worker_fd;

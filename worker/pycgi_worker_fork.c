@@ -95,6 +95,10 @@ void pycgi_worker_fork_child(const pycgi_proto_req *h, pid_t worker,
      * then drops the EOF pipe.  What stays is the learning pipe's
      * write end (close-on-exec). */
     close(conn);
+    if (pycgi_worker_fd.kept >= 0 && pycgi_worker_fd.kept != conn) {
+        close(pycgi_worker_fd.kept);
+    }
+    pycgi_worker_fd.kept = -1;
     close(pycgi_worker_fd.listen);
     close(pycgi_worker_fd.life);
     close(pycgi_worker_fd.epoll);

@@ -38,7 +38,7 @@
 
 #include "pycgi_worker.h"
 
-pycgi_worker_fds pycgi_worker_fd = { -1, -1, -1, -1, -1, -1, -1, -1 };
+pycgi_worker_fds pycgi_worker_fd = { -1, -1, -1, -1, -1, -1, -1, -1, -1 };
 
 static const char *const pycgi_worker_levels[] = {
     "error", "warning", "notice", "info", "debug"
