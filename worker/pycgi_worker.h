@@ -2,13 +2,18 @@
 
 /*
  * pycgi_worker.h -- the daemon worker program (pycgi-worker), shared
- * between its two C files:
+ * between its C files:
  *
- *   pycgi_worker.c       main(), the request loop, the Python half
- *                        (the only file that includes Python.h);
+ *   pycgi_worker.c       main(), one request from record to answer, the
+ *                        Python half (the only file that includes
+ *                        Python.h);
+ *   pycgi_worker_conn.c  its connections: the wait loop, the kept
+ *                        connection and its claim word, reading a
+ *                        request record, the replies;
  *   pycgi_worker_proc.c  plain process work: logging, descriptors, the
  *                        request's environment and locale, and the
- *                        after-request checks against a boot snapshot.
+ *                        after-request checks against a boot snapshot;
+ *   pycgi_worker_fork.c  PyCGIIsolation fork's child and its wait.
  *
  * No httpd or APR header: the worker is a separate program that the
  * supervisor execs, talking to httpd only through pycgi_proto.h.
@@ -167,5 +172,58 @@ size_t pycgi_worker_fork_learned(char *buf, size_t cap);
 
 /* Microseconds since the epoch (vDSO: no system call). */
 int64_t pycgi_worker_now(void);
+
+/* --- connections (pycgi_worker_conn.c) ------------------------------ */
+
+/* The most descriptors a request record may bring. */
+#define PYCGI_WORKER_MAX_FDS 8
+
+/* The request in hand: its record, and its strings (script path, cwd,
+ * request line, argv, env; see pycgi_proto_req) in a buffer kept until
+ * the next request (environ points into it).  Set by
+ * pycgi_worker_conn_read(). */
+extern pycgi_proto_req pycgi_worker_req;
+extern char **pycgi_worker_strs;
+
+/* Read and check one request on `conn`: the record, its strings and
+ * exactly the descriptors its flags announce (into fds[], *nfds of
+ * them).  1, 0 for a connection closed before a byte, -1 with *err. */
+int pycgi_worker_conn_read(int conn, int *fds, int *nfds, const char **err);
+
+/* Is `token` the pool's secret?  (Constant time.) */
+int pycgi_worker_conn_token_ok(const uint8_t *token);
+
+/* One reply record, without blocking.  0, or -1 if it did not go out. */
+int pycgi_worker_conn_reply(int conn, unsigned kind, int status, unsigned flags);
+
+void pycgi_worker_conn_close_all(int *fds, int nfds);
+
+/* `conn` (serial `serial`) becomes the kept connection, in the epoll
+ * set (one kept before is closed).  0, or -1 if it cannot be watched. */
+int pycgi_worker_conn_keep(int conn, uint32_t serial);
+
+/* The kept connection, if any, published in the slot's claim word:
+ * the worker is idle and its httpd side may claim it. */
+void pycgi_worker_conn_publish(void);
+
+/* No kept connection any more. */
+void pycgi_worker_conn_unkeep(void);
+
+/* Wait for new connections and claimed requests, serve them, until a
+ * retire reason comes up (then it does not return). */
+void pycgi_worker_conn_loop(void);
+
+/* --- requests (pycgi_worker.c) ---------------------------------------- */
+
+/* One request on `conn` (a new connection, or the kept one, whose
+ * serial is `serial`): read, check, run, answer.  *kept says whether
+ * conn is the kept connection now; if not, the caller closes it.
+ * Returns 0 to go on, or the reason to retire (`what` says why). */
+unsigned pycgi_worker_request(int conn, uint32_t serial, int *kept,
+                              char *what, size_t whatlen);
+
+/* Retire: the slot says why, one info line says why, then exit. */
+void pycgi_worker_retire(unsigned reason, const char *why)
+    __attribute__((noreturn));
 
 #endif /* PYCGI_WORKER_H */

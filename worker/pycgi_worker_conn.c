@@ -1,0 +1,406 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE and NOTICE). */
+
+/*
+ * pycgi_worker_conn.c -- the daemon worker's connections (no Python):
+ * the wait for a new connection on the pool's socket or a request on
+ * the kept one (and the slot's claim word, see "Kept connections" in
+ * pycgi_proto.h), reading and checking a request record, the replies.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include "pycgi_worker.h"
+
+/* A connected client has this long to send its whole request. */
+#define PYCGI_WORKER_READ_MS 10000
+
+/* The request: header, then its strings in a buffer kept until the next
+ * request (environ points into it); `strs` indexes the strings. */
+pycgi_proto_req pycgi_worker_req;
+static char *pycgi_worker_buf;
+static size_t pycgi_worker_bufcap;
+char **pycgi_worker_strs;
+static size_t pycgi_worker_strcap;
+
+int pycgi_worker_conn_reply(int conn, unsigned kind, int status,
+                              unsigned flags)
+{
+    pycgi_proto_reply r;
+
+    r.magic = PYCGI_PROTO_MAGIC;
+    r.kind = kind;
+    r.status = status;
+    r.flags = flags;
+    return send(conn, &r, sizeof(r), MSG_NOSIGNAL | MSG_DONTWAIT)
+           == (ssize_t)sizeof(r) ? 0 : -1;
+}
+
+void pycgi_worker_conn_close_all(int *fds, int nfds)
+{
+    int i;
+
+    for (i = 0; i < nfds && i < PYCGI_WORKER_MAX_FDS; i++) {
+        close(fds[i]);
+    }
+}
+
+/* One recvmsg() on the (non-blocking) connection, waiting in poll()
+ * only if nothing has arrived yet; descriptors that come with the bytes
+ * are collected in fds[] (those beyond PYCGI_WORKER_MAX_FDS closed, but
+ * counted in *nfds).  Returns bytes, 0 at EOF, -1 with errno. */
+static ssize_t pycgi_worker_recv(int conn, struct iovec *iov, int niov,
+                                 int *fds, int *nfds, int64_t deadline)
+{
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int) * PYCGI_WORKER_MAX_FDS)];
+    } cbuf;
+    struct msghdr msg;
+    struct cmsghdr *c;
+    ssize_t n;
+
+    for (;;) {
+        struct pollfd pfd;
+        int64_t left;
+
+        memset(&msg, 0, sizeof(msg));
+        msg.msg_iov = iov;
+        msg.msg_iovlen = niov;
+        msg.msg_control = cbuf.buf;
+        msg.msg_controllen = sizeof(cbuf.buf);
+        n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
+        if (n >= 0) {
+            break;
+        }
+        if (errno != EAGAIN && errno != EINTR) {
+            return -1;
+        }
+        left = (deadline - pycgi_worker_now()) / 1000;
+        if (left <= 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        pfd.fd = conn;
+        pfd.events = POLLIN;
+        poll(&pfd, 1, (int)left);
+    }
+    for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            size_t k, cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+            for (k = 0; k < cnt; k++) {
+                int fd;
+
+                memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+                if (*nfds < PYCGI_WORKER_MAX_FDS) {
+                    fds[*nfds] = fd;
+                }
+                else {
+                    close(fd);
+                }
+                (*nfds)++;
+            }
+        }
+    }
+    if (msg.msg_flags & MSG_CTRUNC) {
+        /* The kernel closed what did not fit: too many anyway. */
+        *nfds += PYCGI_WORKER_MAX_FDS;
+    }
+    return n;
+}
+
+/* Read and check one request: the record, its strings (indexed in
+ * pycgi_worker_strs) and exactly 3 descriptors.  Returns 1, 0 for a
+ * connection closed before a byte, -1 with *err for the log. */
+int pycgi_worker_conn_read(int conn, int *fds, int *nfds, const char **err)
+{
+    pycgi_proto_req *h = &pycgi_worker_req;
+    int64_t deadline = pycgi_worker_now() + PYCGI_WORKER_READ_MS * 1000LL;
+    size_t got = 0, need, nstr, i;
+    struct iovec iov[2];
+    ssize_t n;
+    char *p, *end;
+
+    if (!pycgi_worker_buf) {
+        pycgi_worker_bufcap = 65536;
+        pycgi_worker_buf = malloc(pycgi_worker_bufcap);
+        if (!pycgi_worker_buf) {
+            *err = "out of memory";
+            return -1;
+        }
+    }
+    /* Usually one recvmsg(): the record and its strings together. */
+    while (got < sizeof(*h)) {
+        iov[0].iov_base = (char *)h + got;
+        iov[0].iov_len = sizeof(*h) - got;
+        iov[1].iov_base = pycgi_worker_buf;
+        iov[1].iov_len = pycgi_worker_bufcap;
+        n = pycgi_worker_recv(conn, iov, 2, fds, nfds, deadline);
+        if (n <= 0) {
+            *err = n < 0 ? strerror(errno) : "short request record";
+            return n == 0 && got == 0 && *nfds == 0 ? 0 : -1;
+        }
+        got += n;
+    }
+    if (h->magic != PYCGI_PROTO_MAGIC || h->version != PYCGI_PROTO_VERSION) {
+        *err = "bad magic or version";
+        return -1;
+    }
+    nstr = 3 + (size_t)h->nargv + h->nenv;
+    if (h->length > PYCGI_PROTO_MAX_LEN || h->nargv < 1
+        || (uint64_t)h->nargv + h->nenv + 3 > h->length) {
+        *err = "bad lengths";
+        return -1;
+    }
+    need = sizeof(*h) + h->length;
+    if (got > need) {
+        *err = "bytes after the request";
+        return -1;
+    }
+    if (h->length > pycgi_worker_bufcap) {
+        p = realloc(pycgi_worker_buf, h->length);
+        if (!p) {
+            *err = "out of memory";
+            return -1;
+        }
+        pycgi_worker_buf = p;
+        pycgi_worker_bufcap = h->length;
+    }
+    while (got < need) {
+        iov[0].iov_base = pycgi_worker_buf + (got - sizeof(*h));
+        iov[0].iov_len = need - got;
+        n = pycgi_worker_recv(conn, iov, 1, fds, nfds, deadline);
+        if (n <= 0) {
+            *err = n < 0 ? strerror(errno) : "short request strings";
+            return -1;
+        }
+        got += n;
+    }
+    if (*nfds != ((pycgi_worker_req.flags & PYCGI_REQ_NO_STDIN) ? 2 : 3)) {
+        *err = "not the 3 descriptors (2 without stdin) the flags announce";
+        return -1;
+    }
+    if (nstr > pycgi_worker_strcap) {
+        char **s = realloc(pycgi_worker_strs, nstr * sizeof(char *));
+
+        if (!s) {
+            *err = "out of memory";
+            return -1;
+        }
+        pycgi_worker_strs = s;
+        pycgi_worker_strcap = nstr;
+    }
+    /* Exactly nstr strings, each NUL-terminated, nothing after. */
+    p = pycgi_worker_buf;
+    end = p + h->length;
+    for (i = 0; i < nstr; i++) {
+        char *z = memchr(p, '\0', end - p);
+
+        if (!z) {
+            *err = "fewer strings than announced";
+            return -1;
+        }
+        pycgi_worker_strs[i] = p;
+        p = z + 1;
+    }
+    if (p != end) {
+        *err = "more strings than announced";
+        return -1;
+    }
+    return 1;
+}
+
+int pycgi_worker_conn_token_ok(const uint8_t *token)
+{
+    volatile uint8_t diff = 0;
+    int i;
+
+    for (i = 0; i < PYCGI_TOKEN_LEN; i++) {
+        diff |= token[i] ^ pycgi_worker_head->token[i];
+    }
+    return diff == 0;
+}
+
+/* The kept connection (see "Kept connections" in pycgi_proto.h) and
+ * whether it is published in the slot's claim word; owned by the loop
+ * and the end of a request. */
+static uint32_t pycgi_worker_kserial;
+static int pycgi_worker_published;
+static int pycgi_worker_draining;
+static pid_t pycgi_worker_self;
+
+/* Idle, with a connection its httpd side may claim. */
+void pycgi_worker_conn_publish(void)
+{
+    if (pycgi_worker_fd.kept >= 0 && !pycgi_worker_draining) {
+        __atomic_store_n(&pycgi_worker_slot->claim,
+                         PYCGI_CLAIM(pycgi_worker_self,
+                                     pycgi_worker_kserial),
+                         __ATOMIC_SEQ_CST);
+        pycgi_worker_published = 1;
+    }
+}
+
+/* No kept connection any more.  Out of the epoll set explicitly: a
+ * process the script forked may hold a copy of the fd, and the epoll
+ * entry lives as long as any copy does. */
+void pycgi_worker_conn_unkeep(void)
+{
+    if (pycgi_worker_fd.kept >= 0) {
+        epoll_ctl(pycgi_worker_fd.epoll, EPOLL_CTL_DEL, pycgi_worker_fd.kept,
+                  NULL);
+        close(pycgi_worker_fd.kept);
+        pycgi_worker_fd.kept = -1;
+    }
+}
+
+/* `conn` (serial `serial`) becomes the kept connection, in the epoll
+ * set; one kept before is closed.  0, or -1 if it cannot be watched. */
+int pycgi_worker_conn_keep(int conn, uint32_t serial)
+{
+    if (conn != pycgi_worker_fd.kept) {
+        struct epoll_event ev;
+
+        memset(&ev, 0, sizeof(ev));
+        ev.events = EPOLLIN;
+        ev.data.fd = conn;
+        if (epoll_ctl(pycgi_worker_fd.epoll, EPOLL_CTL_ADD, conn, &ev) < 0) {
+            return -1;
+        }
+        pycgi_worker_conn_unkeep();
+        pycgi_worker_fd.kept = conn;
+        pycgi_worker_kserial = serial;
+    }
+    return 0;
+}
+
+/* Serve `conn`; closed unless it is the kept connection now. */
+static unsigned pycgi_worker_serve(int conn, uint32_t serial, char *what,
+                                   size_t whatlen)
+{
+    int kept;
+    unsigned retire = pycgi_worker_request(conn, serial, &kept, what,
+                                           whatlen);
+
+    if (!kept) {
+        if (conn == pycgi_worker_fd.kept) {
+            pycgi_worker_conn_unkeep();
+        }
+        else {
+            close(conn);
+        }
+    }
+    return retire;
+}
+
+/* Wait for connections (and requests on the kept one) until a retire
+ * reason comes up. */
+void pycgi_worker_conn_loop(void)
+{
+    int timeout = pycgi_worker_args.idle_timeout
+                  ? (int)pycgi_worker_args.idle_timeout * 1000 : -1;
+    uint32_t serial_next = ((uint32_t)pycgi_worker_now() * 2654435761u) & ~1u;
+    char what[256];
+
+    pycgi_worker_self = getpid();
+    for (;;) {
+        struct epoll_event ev[3];
+        int n, i, listen_ready = 0, kept_ready, conn;
+        uint64_t was;
+        unsigned retire = PYCGI_RETIRE_NONE;
+
+        n = epoll_wait(pycgi_worker_fd.epoll, ev, 3, timeout);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            snprintf(what, sizeof(what), "epoll_wait: %s", strerror(errno));
+            pycgi_worker_retire(PYCGI_RETIRE_ERROR, what);
+        }
+        /* Off the market first: no claim can be made from here on, and
+         * one made already is served before anything else. */
+        was = __atomic_exchange_n(&pycgi_worker_slot->claim, 0,
+                                  __ATOMIC_SEQ_CST);
+        pycgi_worker_published = 0;
+        kept_ready = (was & PYCGI_CLAIMED) && pycgi_worker_fd.kept >= 0;
+        if (n == 0 && !kept_ready && pycgi_worker_draining) {
+            pycgi_worker_retire(PYCGI_RETIRE_SHUTDOWN,
+                                "the supervisor is gone (stop or restart)");
+        }
+        if (n == 0 && !kept_ready) {
+            snprintf(what, sizeof(what), "idle for %lu seconds",
+                     pycgi_worker_args.idle_timeout);
+            pycgi_worker_retire(PYCGI_RETIRE_IDLE, what);
+        }
+        for (i = 0; i < n; i++) {
+            if (ev[i].data.fd == pycgi_worker_fd.life) {
+                char c;
+
+                /* Nobody writes there: readable means EOF.  On a graceful
+                 * restart httpd children of the old generation may still
+                 * send requests: serve what comes until a quarter of a
+                 * second passes without one, then exit (nothing is
+                 * published for a claim any more). */
+                if (read(pycgi_worker_fd.life, &c, 1) <= 0) {
+                    epoll_ctl(pycgi_worker_fd.epoll, EPOLL_CTL_DEL,
+                              pycgi_worker_fd.life, NULL);
+                    pycgi_worker_draining = 1;
+                    timeout = 250;
+                }
+            }
+            else if (ev[i].data.fd == pycgi_worker_fd.kept) {
+                /* A claimed request, or EOF: httpd let it go. */
+                kept_ready = 1;
+            }
+            else {
+                listen_ready = 1;
+            }
+        }
+        conn = -1;
+        if (listen_ready) {
+            /* A new connection first, even against a claim: this worker
+             * alone was woken for it (EPOLLEXCLUSIVE).  A claim it beats
+             * is given up by closing the kept connection: its httpd
+             * side starts over on a new connection, which wakes another
+             * worker. */
+            conn = accept4(pycgi_worker_fd.listen, NULL, NULL,
+                           SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (conn < 0 && errno != EAGAIN && errno != EINTR
+                && errno != ECONNABORTED) {
+                snprintf(what, sizeof(what), "accept: %s", strerror(errno));
+                pycgi_worker_retire(PYCGI_RETIRE_ERROR, what);
+            }
+            if (conn >= 0 && conn <= 2) {
+                conn = pycgi_worker_proc_lowfd(conn);
+            }
+        }
+        if (conn >= 0) {
+            if (was & PYCGI_CLAIMED) {
+                pycgi_worker_conn_unkeep();
+            }
+            retire = pycgi_worker_serve(conn, serial_next, what,
+                                        sizeof(what));
+            serial_next += 2;
+        }
+        else if (kept_ready && pycgi_worker_fd.kept >= 0) {
+            retire = pycgi_worker_serve(pycgi_worker_fd.kept,
+                                        pycgi_worker_kserial, what,
+                                        sizeof(what));
+        }
+        if (retire) {
+            pycgi_worker_retire(retire, what);
+        }
+        if (!pycgi_worker_published) {
+            /* Woken for nothing, or a request that was not kept: the
+             * connection kept before is claimable again. */
+            pycgi_worker_conn_publish();
+        }
+    }
+}
