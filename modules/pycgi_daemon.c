@@ -651,23 +651,20 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
         != APR_SUCCESS) {
         ended = NULL;
     }
-    {
-        pycgi_proto_reply started = rep;
-
-        status = pycgi_pipe_serve(r, nph, timeout, fin, fout, ferr, ended,
-                                  &slow, &res);
-        if (res.timed_out) {
-            /* Output silence past CGIScriptTimeout: the worker is ended
-             * (TERM, then KILL) by the supervisor, which replaces it. */
-            pycgi_pool_tell(d->pool, PYCGI_CTL_KILL, d->worker);
-            return status;
-        }
-        /* A worker that died leaves EOF here without DONE; one that
-         * lives sends DONE after its clean-up, which nobody waits for
-         * (the supervisor's PYCGI0964 names a crash in any case). */
-        if (!late) {
-            pycgi_daemon_keep(d, &started);
-        }
+    status = pycgi_pipe_serve(r, nph, timeout, fin, fout, ferr, ended, &slow,
+                              &res);
+    if (res.timed_out) {
+        /* Output silence past CGIScriptTimeout: the worker is ended
+         * (TERM, then KILL) by the supervisor, which replaces it. */
+        pycgi_pool_tell(d->pool, PYCGI_CTL_KILL, d->worker);
+        return status;
+    }
+    /* A worker that died leaves EOF here without DONE; one that lives
+     * sends DONE after its clean-up, which nobody waits for (the
+     * supervisor's PYCGI0964 names a crash in any case).  `rep` is
+     * still its STARTED. */
+    if (!late) {
+        pycgi_daemon_keep(d, &rep);
     }
     return status;
 }

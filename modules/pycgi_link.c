@@ -63,7 +63,7 @@ int pycgi_link_take(conn_rec *c, pycgi_pool *pool, int *done)
     if (!l || l->fd < 0) {
         return -1;
     }
-    if (l->pool != pool || l->slot >= pool->shm->nslots) {
+    if (l->pool != pool) {
         pycgi_link_drop(l);
         return -1;
     }

@@ -28,8 +28,9 @@ int pycgi_link_take(conn_rec *c, pycgi_pool *pool, int *done);
 
 /* Keep `fd` (the caller's, after a clean request: nothing pending on it
  * but its DONE, unless `done` says it was read) for c's next request to
- * `pool`; the worker is at `slot` and publishes `word` once idle.  A
- * connection kept before is closed. */
+ * `pool`; the worker is at `slot` (checked by the caller: below the
+ * pool's nslots) and publishes `word` once idle.  A connection kept
+ * before is closed. */
 void pycgi_link_keep(conn_rec *c, pycgi_pool *pool, int fd, uint32_t slot,
                      uint64_t word, int done);
 
