@@ -26,6 +26,12 @@ typedef struct {
     int queued;                 /* counted in pool->stats->queued */
     pid_t worker;               /* from SCM_CREDENTIALS */
     int pidfd;                  /* the worker, for PyCGISlowLog; or -1 */
+    int out, err;               /* our ends of stdout and stderr; closed
+                                 * by the cleanup unless kept */
+    int asked_stack;            /* PyCGISlowLog signalled the worker: its
+                                 * dump may still come, on stderr */
+    pycgi_proto_reply done;     /* the worker's DONE, once read */
+    ssize_t done_n;             /* what reading it gave; -2: not read */
 } pycgi_daemon_req;
 
 int pycgi_daemon_available(request_rec *r)
@@ -67,6 +73,14 @@ static apr_status_t pycgi_daemon_cleanup(void *data)
         close(d->pidfd);
         d->pidfd = -1;
     }
+    if (d->out >= 0) {
+        close(d->out);
+        d->out = -1;
+    }
+    if (d->err >= 0) {
+        close(d->err);
+        d->err = -1;
+    }
     return APR_SUCCESS;
 }
 
@@ -90,6 +104,7 @@ static void pycgi_daemon_slow(request_rec *r, pycgi_linebuf *lb, void *data)
                       r->filename);
         return;
     }
+    d->asked_stack = 1;
     pycgi_slowlog_divert(ev, lb);
 }
 
@@ -273,7 +288,7 @@ static apr_status_t pycgi_daemon_send(pycgi_daemon_req *d, const char *msg,
         iov.iov_len = len;
         mh.msg_iov = &iov;
         mh.msg_iovlen = 1;
-        if (first) {
+        if (first && nfds > 0) {
             memset(&u, 0, sizeof(u));
             mh.msg_control = u.buf;
             mh.msg_controllen = sizeof(u.buf);
@@ -450,50 +465,76 @@ static int pycgi_daemon_connect(pycgi_daemon_req *d)
                                  "supervisor running?) for");
 }
 
-/* After the response: keep the connection for the next request of the
- * same client connection (pycgi_link) if the worker took the request
- * cleanly and has said nothing since but its DONE, not retiring.
- * `started` is its STARTED. */
-static void pycgi_daemon_keep(pycgi_daemon_req *d,
-                              const pycgi_proto_reply *started)
+/* The worker's DONE, read once: exactly one record, nothing after it
+ * (d->done_n: its size, 0 at EOF, -1 if nothing is there yet). */
+static void pycgi_daemon_read_done(pycgi_daemon_req *d)
 {
-    pycgi_proto_reply rep, more;
+    pycgi_proto_reply more;
     struct iovec iov[2];
     struct msghdr mh;
-    ssize_t n;
 
-    /* One record at most, and nothing after it. */
     memset(&mh, 0, sizeof(mh));
-    iov[0].iov_base = &rep;
-    iov[0].iov_len = sizeof(rep);
+    iov[0].iov_base = &d->done;
+    iov[0].iov_len = sizeof(d->done);
     iov[1].iov_base = &more;
     iov[1].iov_len = sizeof(more);
     mh.msg_iov = iov;
     mh.msg_iovlen = 2;
-    n = recvmsg(d->conn, &mh, MSG_DONTWAIT);
-    if (n == 0) {
+    do {
+        d->done_n = recvmsg(d->conn, &mh, MSG_DONTWAIT);
+    } while (d->done_n < 0 && errno == EINTR);
+}
+
+/* Did the worker end the request keeping the connection and the pipes? */
+static int pycgi_daemon_done_kept(const pycgi_daemon_req *d)
+{
+    return d->done_n == (ssize_t)sizeof(d->done)
+           && d->done.magic == PYCGI_PROTO_MAGIC
+           && d->done.kind == PYCGI_REPLY_DONE
+           && !(d->done.flags & PYCGI_DONE_RETIRING)
+           && (d->done.flags & PYCGI_DONE_KEPT);
+}
+
+/* The pipe loop's word on the script's end (the connection is readable):
+ * 1 when the worker kept the pipes, so that all output is in them. */
+static int pycgi_daemon_ended(void *data)
+{
+    pycgi_daemon_req *d = data;
+
+    pycgi_daemon_read_done(d);
+    return pycgi_daemon_done_kept(d);
+}
+
+/* After the response: keep the connection and the pipes for the next
+ * request of the same client connection (pycgi_link) if the worker took
+ * the request cleanly, kept them, and the pipe loop read both pipes to
+ * the end of this request's output -- and no stack dump was asked for,
+ * which could land in stderr after that end.  `started` is its
+ * STARTED. */
+static void pycgi_daemon_keep(pycgi_daemon_req *d,
+                              const pycgi_proto_reply *started,
+                              const pycgi_pipe_result *res)
+{
+    if (d->done_n == -2) {
+        pycgi_daemon_read_done(d);
+    }
+    if (d->done_n == 0) {
         /* os._exit() in the script, or a crash (then PYCGI0964). */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, d->r, PYCGI_LOGNO(0910)
                       "daemon worker %ld ended while running %s",
                       (long)d->worker, d->r->filename);
         return;
     }
-    if (n < 0 ? errno != EAGAIN && errno != EWOULDBLOCK
-        : n != (ssize_t)sizeof(rep) || rep.magic != PYCGI_PROTO_MAGIC
-          || rep.kind != PYCGI_REPLY_DONE
-          || (rep.flags & PYCGI_DONE_RETIRING)
-          || !(rep.flags & PYCGI_DONE_KEPT)) {
-        return;
-    }
-    if (started->status < 0
+    if (!res->drained || d->asked_stack || !pycgi_daemon_done_kept(d)
+        || started->status < 0
         || (uint32_t)started->status >= d->pool->shm->nslots
         || (started->flags & PYCGI_CLAIMED)) {
         return;
     }
-    pycgi_link_keep(d->r->connection, d->pool, d->conn,
+    pycgi_link_keep(d->r->connection, d->pool, d->conn, d->out, d->err,
                     (uint32_t)started->status,
-                    PYCGI_CLAIM(d->worker, started->flags), n > 0);
-    d->conn = -1;
+                    PYCGI_CLAIM(d->worker, started->flags));
+    d->conn = d->out = d->err = -1;
 }
 
 int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
@@ -501,18 +542,21 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     pycgi_daemon_req *d = apr_pcalloc(r->pool, sizeof(*d));
     int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, give[3];
     pycgi_proto_reply rep;
+    pycgi_proto_req *h;
     pycgi_pipe_result res;
     pycgi_pipe_slow slow;
-    apr_file_t *fin = NULL, *fout, *ferr, *ended;
+    pycgi_pipe_end ended;
+    apr_file_t *fin = NULL, *fout, *ferr;
     apr_time_t deadline;
     apr_size_t len;
     apr_status_t rv;
-    const char *msg;
-    int rc, status, nostdin, late = 0, attempt, reused, done = 1;
+    char *msg;
+    int rc, status, nostdin, late = 0, attempt, reused, kept, ngive;
 
     d->r = r;
-    d->conn = -1;
+    d->conn = d->out = d->err = -1;
     d->pidfd = -1;
+    d->done_n = -2;
     d->pool = pycgi_pool_for(r);
     if (!d->pool) {
         return pycgi_log_scripterror(r, HTTP_SERVICE_UNAVAILABLE, 0,
@@ -527,18 +571,29 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
                                      "environment too large for a daemon "
                                      "worker");
     }
-    nostdin = (((const pycgi_proto_req *)msg)->flags & PYCGI_REQ_NO_STDIN) != 0;
+    h = (pycgi_proto_req *)msg;
+    nostdin = (h->flags & PYCGI_REQ_NO_STDIN) != 0;
     apr_pool_cleanup_register(r->pool, d, pycgi_daemon_cleanup,
                               apr_pool_cleanup_null);
     deadline = apr_time_now() + d->pool->queue_timeout;
 
-    /* Pipes first, then connect and send at once: the worker that wakes
-     * for the connection finds the request there already.  A kept
-     * connection that fails before its worker said STARTED (the worker
-     * retired or died meanwhile) is given up, and the request starts
-     * over on a new one, with new pipes. */
+    /* A kept connection comes with its pipes for stdout and stderr
+     * (except under fork isolation: the script's process gets new
+     * ones).  Otherwise pipes first, then connect and send at once: the
+     * worker that wakes for the connection finds the request there
+     * already.  A kept connection that fails before its worker said
+     * STARTED (the worker retired or died meanwhile) is given up, and
+     * the request starts over on a new one, with new pipes. */
     for (attempt = 0; ; attempt++) {
-        if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0
+        d->conn = attempt ? -1 : pycgi_link_take(r->connection, d->pool,
+                                                 &d->out, &d->err);
+        reused = d->conn >= 0;
+        kept = reused && !(h->flags & PYCGI_REQ_FORK);
+        if (reused && !kept) {
+            pycgi_daemon_close3(&d->out, &d->err, &in[0]);
+        }
+        if ((!kept && (pipe2(out, O_CLOEXEC) < 0
+                       || pipe2(err, O_CLOEXEC) < 0))
             || (!nostdin && pipe2(in, O_CLOEXEC) < 0)) {
             rv = errno;
             pycgi_daemon_close3(&in[0], &out[0], &err[0]);
@@ -547,42 +602,42 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
                                          PYCGI_LOGNO(0906),
                                          "cannot create pipes for");
         }
-        d->conn = attempt ? -1 : pycgi_link_take(r->connection, d->pool,
-                                                 &done);
-        reused = d->conn >= 0;
+        if (!kept) {
+            d->out = out[0];
+            d->err = err[0];
+            out[0] = err[0] = -1;
+        }
         if (!reused && (status = pycgi_daemon_connect(d)) != OK) {
-            pycgi_daemon_close3(&in[0], &out[0], &err[0]);
-            pycgi_daemon_close3(&in[1], &out[1], &err[1]);
+            pycgi_daemon_close3(&in[0], &in[1], &out[1]);
+            pycgi_daemon_close3(&err[1], &d->out, &d->err);
             return status;
         }
         if (!d->queued) {
             apr_atomic_inc32(&d->pool->stats->queued);
             d->queued = 1;
         }
-        give[0] = in[0];
-        give[1] = out[1];
-        give[2] = err[1];
-        rv = pycgi_daemon_send(d, msg, len, nostdin ? give + 1 : give,
-                               nostdin ? 2 : 3, deadline);
+        h->flags = kept ? h->flags | PYCGI_REQ_KEPT_STDIO
+                        : h->flags & ~PYCGI_REQ_KEPT_STDIO;
+        ngive = 0;
+        if (!nostdin) {
+            give[ngive++] = in[0];
+        }
+        if (!kept) {
+            give[ngive++] = out[1];
+            give[ngive++] = err[1];
+        }
+        rv = pycgi_daemon_send(d, msg, len, give, ngive, deadline);
         /* The script's ends are the worker's now (or nobody's). */
         pycgi_daemon_close3(&in[0], &out[1], &err[1]);
         rc = -1;
-        while (rv == APR_SUCCESS) {
+        if (rv == APR_SUCCESS) {
             /* The worker has yet to wake up: wait first (a recvmsg()
              * now would only say EAGAIN). */
             rc = pycgi_daemon_wait_started(d, deadline);
             rc = rc > 0 ? pycgi_daemon_reply(d, &rep, &d->worker, deadline)
                  : rc == -3 ? -3 : -1;
-            /* On a kept connection, the last request's DONE may come
-             * first, once (the worker publishes the connection as
-             * claimable just before it sends that DONE). */
-            if (!reused || done || rc <= 0 || rep.kind != PYCGI_REPLY_DONE
-                || !(rep.flags & PYCGI_DONE_KEPT)) {
-                break;
-            }
-            done = 1;
         }
-        if (rv != APR_SUCCESS) {
+        else {
             rc = APR_STATUS_IS_TIMEUP(rv) ? -2 : -1;
         }
         if (!reused || rc == -2 || rc == -3 || apr_time_now() >= deadline
@@ -590,7 +645,7 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
                            || rep.kind == PYCGI_REPLY_REFUSED))) {
             break;
         }
-        pycgi_daemon_close3(&in[1], &out[0], &err[0]);
+        pycgi_daemon_close3(&in[1], &d->out, &d->err);
         close(d->conn);
         d->conn = -1;
     }
@@ -606,7 +661,7 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
         rc = late ? pycgi_daemon_reply(d, &rep, &d->worker, deadline) : -3;
     }
     if (rc <= 0 || rep.kind != PYCGI_REPLY_STARTED || d->worker <= 0) {
-        pycgi_daemon_close3(&in[1], &out[0], &err[0]);
+        pycgi_daemon_close3(&in[1], &d->out, &d->err);
         if (rc == -3) {
             /* Nobody has it: the caller may run it another way. */
             close(d->conn);
@@ -629,8 +684,8 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     if (!nostdin) {
         fin = pycgi_pipe_file(r->pool, &in[1], 1);
     }
-    fout = pycgi_pipe_file(r->pool, &out[0], 0);
-    ferr = pycgi_pipe_file(r->pool, &err[0], 0);
+    fout = pycgi_pipe_file_lent(r->pool, d->out);
+    ferr = pycgi_pipe_file_lent(r->pool, d->err);
     if ((!fin && !nostdin) || !fout || !ferr) {
         pycgi_pool_tell(d->pool, PYCGI_CTL_KILL, d->worker);
         return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, 0,
@@ -644,15 +699,18 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
         d->pidfd = (int)syscall(SYS_pidfd_open, d->worker, 0);
     }
     /* The worker's DONE (or its death) makes the connection readable:
-     * the script has ended, and a process it left holding stdout gets
-     * the pipe loop's exit grace, not the whole script timeout.  (Not
+     * the script has ended.  With the pipes kept, all of its output is
+     * in them then; otherwise a process it left holding stdout gets the
+     * pipe loop's exit grace, not the whole script timeout.  (Not
      * closed by APR: the request's cleanup closes it.) */
-    if (late || apr_os_file_put(&ended, &d->conn, APR_FOPEN_READ, r->pool)
-        != APR_SUCCESS) {
-        ended = NULL;
+    ended.fn = pycgi_daemon_ended;
+    ended.data = d;
+    if (late || apr_os_file_put(&ended.fd, &d->conn, APR_FOPEN_READ,
+                                r->pool) != APR_SUCCESS) {
+        ended.fd = NULL;
     }
-    status = pycgi_pipe_serve(r, nph, timeout, fin, fout, ferr, ended, &slow,
-                              &res);
+    status = pycgi_pipe_serve(r, nph, timeout, fin, fout, ferr,
+                              ended.fd ? &ended : NULL, &slow, &res);
     if (res.timed_out) {
         /* Output silence past CGIScriptTimeout: the worker is ended
          * (TERM, then KILL) by the supervisor, which replaces it. */
@@ -660,11 +718,10 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
         return status;
     }
     /* A worker that died leaves EOF here without DONE; one that lives
-     * sends DONE after its clean-up, which nobody waits for (the
-     * supervisor's PYCGI0964 names a crash in any case).  `rep` is
-     * still its STARTED. */
+     * sends DONE after its clean-up (the supervisor's PYCGI0964 names
+     * a crash in any case).  `rep` is still its STARTED. */
     if (!late) {
-        pycgi_daemon_keep(d, &rep);
+        pycgi_daemon_keep(d, &rep, &res);
     }
     return status;
 }

@@ -19,19 +19,20 @@
 #include "pycgi_pool.h"
 
 /* c's kept connection to an idle worker of `pool`, claimed (no other
- * request can reach that worker now): the fd, now the caller's.  Unless
- * *done says it was read, the last request's DONE may still come on it
- * before the next STARTED; if the worker is gone meanwhile, the first
- * send or read fails (a claim is void once the connection closes).  -1
- * when there is none or it is no longer usable (then it is closed). */
-int pycgi_link_take(conn_rec *c, pycgi_pool *pool, int *done);
+ * request can reach that worker now): the fd, now the caller's, with
+ * our ends of the script's stdout and stderr pipes that the worker
+ * keeps with it (*out, *err, the caller's too).  If the worker is gone
+ * meanwhile, the first send or read fails (a claim is void once the
+ * connection closes).  -1 when there is none or it is no longer usable
+ * (then all three are closed). */
+int pycgi_link_take(conn_rec *c, pycgi_pool *pool, int *out, int *err);
 
-/* Keep `fd` (the caller's, after a clean request: nothing pending on it
- * but its DONE, unless `done` says it was read) for c's next request to
- * `pool`; the worker is at `slot` (checked by the caller: below the
- * pool's nslots) and publishes `word` once idle.  A connection kept
- * before is closed. */
-void pycgi_link_keep(conn_rec *c, pycgi_pool *pool, int fd, uint32_t slot,
-                     uint64_t word, int done);
+/* Keep `fd` and the pipe ends `out` and `err` (the caller's, after a
+ * clean request: its DONE read, nothing pending on any of them) for c's
+ * next request to `pool`; the worker is at `slot` (checked by the
+ * caller: below the pool's nslots) and publishes `word` once idle.
+ * What was kept before is closed. */
+void pycgi_link_keep(conn_rec *c, pycgi_pool *pool, int fd, int out,
+                     int err, uint32_t slot, uint64_t word);
 
 #endif /* PYCGI_LINK_H */

@@ -21,8 +21,13 @@ typedef struct {
     apr_time_t slow_at;         /* when slow->fn is due; 0 = done/never */
     apr_file_t *exitfd;         /* pidfd of our script: readable once it
                                  * has exited; NULL if none or seen */
+    const pycgi_pipe_end *end;  /* exitfd's, with its word */
     apr_time_t exited;          /* when its exit was seen, or 0 */
-    int cut;                    /* stdout given up after the exit grace */
+    int drain;                  /* end->fn said all output is in: read
+                                 * the pipes until empty, not to EOF */
+    int cut;                    /* stdout given up after the exit grace,
+                                 * or read to its end when draining */
+    int out_eof;                /* stdout's real EOF was read */
 } pycgi_pipe_state;
 
 /* How long stderr may stay open once stdout has closed. */
@@ -124,13 +129,15 @@ static apr_file_t *pycgi_pipe_pidfd(request_rec *r, pid_t pid)
 }
 
 /* `ended` (readable once the script has ended) polled with the pipes. */
-static void pycgi_pipe_watch_exit(pycgi_pipe_state *x, apr_file_t *ended)
+static void pycgi_pipe_watch_exit(pycgi_pipe_state *x,
+                                  const pycgi_pipe_end *ended)
 {
     apr_pollfd_t pfd;
 
-    x->exitfd = ended;
+    x->exitfd = ended->fd;
+    x->end = ended;
     pfd.desc_type = APR_POLL_FILE;
-    pfd.desc.f = ended;
+    pfd.desc.f = ended->fd;
     pfd.reqevents = APR_POLLIN;
     pfd.p = x->r->pool;
     pfd.client_data = PYCGI_PIPE_EXIT;
@@ -181,7 +188,11 @@ static apr_status_t pycgi_pipe_wait_out(pycgi_pipe_state *x,
         apr_interval_time_t wait = timeout;
         apr_status_t rv;
 
-        if (x->exited && timeout) {
+        if (x->drain) {
+            /* All the output is in: what is readable now is the rest. */
+            wait = 0;
+        }
+        else if (x->exited && timeout) {
             apr_interval_time_t left = x->exited + PYCGI_PIPE_EXIT_GRACE
                                        - apr_time_now();
 
@@ -198,7 +209,7 @@ static apr_status_t pycgi_pipe_wait_out(pycgi_pipe_state *x,
             continue;
         }
         if (APR_STATUS_IS_TIMEUP(rv)) {
-            if (bounded) {
+            if (bounded || x->drain) {
                 return APR_EOF;
             }
             return timeout ? APR_TIMEUP : APR_EAGAIN;
@@ -218,6 +229,7 @@ static apr_status_t pycgi_pipe_wait_out(pycgi_pipe_state *x,
                 pycgi_pipe_unpoll(x, x->exitfd, PYCGI_PIPE_EXIT);
                 x->exitfd = NULL;
                 x->exited = apr_time_now();
+                x->drain = x->end->fn && x->end->fn(x->end->data);
             }
             else {
                 pycgi_pipe_read_err(x);
@@ -267,7 +279,11 @@ static apr_status_t pycgi_pipe_bucket_read(apr_bucket *b, const char **str,
     rv = x->cut ? APR_EOF
          : pycgi_pipe_wait_out(x, block == APR_NONBLOCK_READ ? 0 : x->timeout);
     if (rv == APR_EOF) {
-        if (!x->cut) {
+        if (!x->cut && x->drain) {
+            /* The end of the output, not of the pipe. */
+            x->cut = 1;
+        }
+        else if (!x->cut) {
             x->cut = 1;
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, x->r, PYCGI_LOGNO(0112)
                           "%s exited %" APR_TIME_T_FMT " ms ago and its "
@@ -318,6 +334,7 @@ static apr_status_t pycgi_pipe_bucket_read(apr_bucket *b, const char **str,
                                                                    block);
     }
     /* EOF: become an empty bucket; the brigade's EOS follows. */
+    x->out_eof = 1;
     b = apr_bucket_immortal_make(b, "", 0);
     *str = b->data;
     return APR_SUCCESS;
@@ -410,6 +427,13 @@ static int pycgi_pipe_feed(pycgi_pipe_state *x, apr_file_t *in,
     return pycgi_body_status(body);
 }
 
+apr_file_t *pycgi_pipe_file_lent(apr_pool_t *p, int fd)
+{
+    apr_file_t *f = NULL;
+
+    return apr_os_pipe_put_ex(&f, &fd, 0, p) == APR_SUCCESS ? f : NULL;
+}
+
 apr_file_t *pycgi_pipe_file(apr_pool_t *p, int *fd, int writing)
 {
     apr_file_t *f = NULL;
@@ -433,15 +457,19 @@ int pycgi_pipe_serve_child(request_rec *r, int nph,
                            const pycgi_pipe_slow *slow,
                            pycgi_pipe_result *res)
 {
+    pycgi_pipe_end ended;
+
+    ended.fd = pid > 0 ? pycgi_pipe_pidfd(r, pid) : NULL;
+    ended.fn = NULL;
+    ended.data = NULL;
     return pycgi_pipe_serve(r, nph, timeout, in, out, err,
-                            pid > 0 ? pycgi_pipe_pidfd(r, pid) : NULL, slow,
-                            res);
+                            ended.fd ? &ended : NULL, slow, res);
 }
 
 int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
                      apr_file_t *in, apr_file_t *out, apr_file_t *err,
-                     apr_file_t *ended, const pycgi_pipe_slow *slow,
-                     pycgi_pipe_result *res)
+                     const pycgi_pipe_end *ended,
+                     const pycgi_pipe_slow *slow, pycgi_pipe_result *res)
 {
     apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
     pycgi_pipe_state *x = apr_pcalloc(r->pool, sizeof(*x));
@@ -463,6 +491,7 @@ int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
     }
     if (res) {
         res->timed_out = 0;
+        res->drained = 0;
     }
     rv = pycgi_pipe_pollset(&x->pollset, r->pool);
     if (rv != APR_SUCCESS) {
@@ -508,7 +537,25 @@ int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
      * script timeout -- and none at all once stdout has timed out or
      * was given up after the script's exit (a background child holding
      * both pipes would double the wait; mod_cgi gives up at once). */
-    if (x->err && !r->connection->aborted && !x->timed_out && !x->cut) {
+    if (x->drain && x->cut) {
+        /* All of stderr is in its pipe too: read while there is some. */
+        pycgi_pipe_unpoll(x, x->out, PYCGI_PIPE_OUT);
+        while (x->err) {
+            apr_int32_t n;
+            const apr_pollfd_t *pres;
+
+            rv = apr_pollset_poll(x->pollset, 0, &n, &pres);
+            if (APR_STATUS_IS_EINTR(rv)) {
+                continue;
+            }
+            if (rv != APR_SUCCESS) {
+                break;
+            }
+            pycgi_pipe_read_err(x);
+        }
+    }
+    else if (x->err && !r->connection->aborted && !x->timed_out
+             && !x->cut) {
         apr_interval_time_t grace = timeout < PYCGI_PIPE_STDERR_GRACE
                                     ? timeout : PYCGI_PIPE_STDERR_GRACE;
         apr_time_t until = apr_time_now() + grace;
@@ -545,6 +592,8 @@ int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
     pycgi_log_stderr_flush(x->lb);
     if (res) {
         res->timed_out = x->timed_out;
+        res->drained = x->drain && x->cut && !x->out_eof && x->err
+                       && !x->timed_out;
     }
     return pycgi_output_finish(o);
 }

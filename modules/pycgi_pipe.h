@@ -18,7 +18,24 @@
 
 typedef struct {
     int timed_out;              /* stdout went silent past the timeout */
+    int drained;                /* ended by `ended`'s word (see below),
+                                 * both pipes read to that point: they
+                                 * hold nothing more of this request */
 } pycgi_pipe_result;
+
+/* How the script's end is told besides EOF on its pipes: `fd` becomes
+ * readable once the script has ended (a pidfd; a daemon worker's
+ * connection when its DONE arrives).  `fn` (may be NULL) is then called
+ * once; 1 means every byte of the script's output is in the pipes now
+ * and nothing more comes, though they stay open (a daemon worker keeps
+ * them for the next request): they are read until empty, and the
+ * response ends there. */
+typedef int pycgi_pipe_end_fn(void *data);
+typedef struct {
+    apr_file_t *fd;
+    pycgi_pipe_end_fn *fn;
+    void *data;
+} pycgi_pipe_end;
 
 /* PyCGISlowLog: once the script has run `after` (counted from
  * pycgi_pipe_serve()'s start) and we still wait for it, `fn` runs, once,
@@ -41,14 +58,13 @@ typedef struct {
  * `res` (may be NULL) says how it ended. */
 int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
                      apr_file_t *in, apr_file_t *out, apr_file_t *err,
-                     apr_file_t *ended, const pycgi_pipe_slow *slow,
-                     pycgi_pipe_result *res);
+                     const pycgi_pipe_end *ended,
+                     const pycgi_pipe_slow *slow, pycgi_pipe_result *res);
 
-/* `ended` (may be NULL) becomes readable once the script has ended (a
- * pidfd, a daemon worker's connection when its DONE arrives): from
- * then on what is left on stdout is read for at most
- * PYCGI_PIPE_EXIT_GRACE more (a child it left running may hold stdout
- * open), then the response ends (logged, PYCGI0112).
+/* `ended` may be NULL.  Once it has said the script ended (and its `fn`
+ * did not say all output is in), what is left on stdout is read for at
+ * most PYCGI_PIPE_EXIT_GRACE more (a child it left running may hold
+ * stdout open), then the response ends (logged, PYCGI0112).
  * pycgi_pipe_serve_child() is that for our child process `pid`. */
 int pycgi_pipe_serve_child(request_rec *r, int nph,
                            apr_interval_time_t timeout, apr_file_t *in,
@@ -62,5 +78,10 @@ int pycgi_pipe_serve_child(request_rec *r, int nph,
  * from is left as it is (see pycgi_pipe_serve): two fcntl() calls
  * saved per pipe. */
 apr_file_t *pycgi_pipe_file(apr_pool_t *p, int *fd, int writing);
+
+/* An end `fd` we read from as an APR file of p that p does not close:
+ * the caller still owns fd (a daemon worker's kept pipes).  NULL on
+ * failure. */
+apr_file_t *pycgi_pipe_file_lent(apr_pool_t *p, int fd);
 
 #endif /* PYCGI_PIPE_H */

@@ -19,8 +19,9 @@
  *                      the request (httpd reads the worker's pid from
  *                      SCM_CREDENTIALS, which the kernel fills in, never
  *                      from the record), and kind DONE once the script
- *                      ended and fds 0, 1, 2 are closed; or REFUSED
- *                      instead of both.
+ *                      ended and the worker has cleaned up: it has
+ *                      closed its stdin and, unless DONE says KEPT, its
+ *                      stdout and stderr; or REFUSED instead of both.
  *
  * Kept connections.  After a clean request the worker may keep the
  * connection instead of closing it (at most one: its latest) and
@@ -36,6 +37,19 @@
  * claim first.  Either side closing the connection ends it (a claim
  * then made is void: httpd starts over on a new connection).
  *
+ * Kept pipes.  A worker that keeps the connection also keeps the
+ * request's stdout and stderr pipes as its fds 1 and 2, if they still
+ * are (it compares them with what it was given), and httpd keeps its
+ * read ends with the connection.  DONE KEPT then means: every byte of
+ * the script's output is in those pipes, and nothing more comes, so
+ * httpd reads them until empty (not to EOF).  It keeps them only if it
+ * read both that far; otherwise it closes all three, and the worker,
+ * seeing EOF on the connection, lets go of its ends too.  The next
+ * request on the connection is sent with PYCGI_REQ_KEPT_STDIO and
+ * carries only its stdin fd, if any: no pipes to make, pass or close.
+ * Nothing is kept after a script started a process: it could hold
+ * a copy of a pipe.
+ *
  * Every length is checked by the reader; a record that does not parse
  * ends the connection (the worker logs it and goes on).
  */
@@ -46,7 +60,7 @@
 #include <stdint.h>
 
 #define PYCGI_PROTO_MAGIC    0x50594347u     /* "PYCG" */
-#define PYCGI_PROTO_VERSION  3u
+#define PYCGI_PROTO_VERSION  4u
 #define PYCGI_TOKEN_LEN      16
 /* The most string bytes a request may carry (environment + argv). */
 #define PYCGI_PROTO_MAX_LEN  (4u * 1024 * 1024)
@@ -89,6 +103,9 @@ typedef struct {
                                      * buffers; it also guesses from
                                      * CONTENT_LENGTH and
                                      * HTTP_TRANSFER_ENCODING) */
+#define PYCGI_REQ_KEPT_STDIO 8u     /* on a kept connection: stdout and
+                                     * stderr are the kept pipes, not
+                                     * passed (see "Kept pipes") */
 #define PYCGI_REQ_FORK       4u     /* PyCGIIsolation fork: the worker
                                      * forks a child that applies
                                      * rlimit[], runs the script and

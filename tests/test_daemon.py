@@ -1080,6 +1080,63 @@ def test_a_kept_connection_survives_its_worker_retiring(dsrv):
     assert len(set(pids)) >= 3, pids
 
 
+def test_kept_pipes_carry_each_request_its_own_output_only(dsrv):
+    """The worker keeps the request's stdout and stderr pipes with the
+    connection: whatever a script does to them (200 KB on both, fds 1
+    and 2 dup2()ed over or closed, fd 1 replaced while a copy of it
+    stays open, a malformed header with its body left unread, a POST
+    body read through), each response of one keep-alive client is
+    exactly its own, and each script's stderr line reaches the log."""
+    mark = dsrv.log_mark()
+    before = int(pool(dsrv, "solo.test")["reused"])
+    conn = http.client.HTTPConnection("127.0.0.1", dsrv.port, timeout=20)
+    tag = uuid.uuid4().hex[:10]
+    steps = [
+        ("who?n=1", 200, None),
+        ("stdio?big", 200, ("o" * 99 + "\n") * 2000),
+        ("who?n=2", 200, None),
+        ("stdio?replace", 200, "replaced\n"),
+        ("stdio?stderr&tag=%s-1" % tag, 200, "stderr %s-1\n" % tag),
+        ("stdio?close", 200, "closed\n"),
+        ("stdio?stderr&tag=%s-0" % tag, 200, "stderr %s-0\n" % tag),
+        ("stdio?leak", 200, "leaked\n"),
+        ("stdio?stderr&tag=%s-2" % tag, 200, "stderr %s-2\n" % tag),
+        ("stdio?badhdr", 500, None),
+        ("echo_body", 200, "post"),
+        ("echo_body", 200, "post"),
+        ("who?n=3", 200, None),
+        ("stdio?stderr&tag=%s-3" % tag, 200, "stderr %s-3\n" % tag),
+        ("who?n=4", 200, None),
+    ]
+    posted = os.urandom(150000)
+    try:
+        for path, want_status, want_body in steps:
+            if want_body == "post":
+                conn.request("POST", "/pycgi/echo_body.py", body=posted,
+                             headers={"Host": "solo.test"})
+                resp = conn.getresponse()
+                st, body = resp.status, resp.read()
+                assert st == 200, (st, body[:300])
+                assert "sha256=%s" % hashlib.sha256(posted).hexdigest() \
+                    in body.decode(), body
+                continue
+            st, body = _keepalive_get(conn, "/pycgi/dmn_%s" % path.replace(
+                "?", ".py?", 1), "solo.test")
+            assert st == want_status, (path, st, body[:300])
+            if path.startswith("who"):
+                assert json.loads(body)["query"] == path.split("?")[1], body
+            elif want_body is not None:
+                assert body.decode() == want_body, (path, body[:300])
+    finally:
+        conn.close()
+    for i in (0, 1, 2, 3):
+        assert_log(dsrv, mark, r"stdio-tag %s-%d" % (tag, i))
+    text = assert_log(dsrv, mark, r"e{99}")
+    assert len(re.findall(r"e{99}", text)) >= 1000, "stderr of big lost"
+    # Kept after big, who, stderr, the POSTs and who at least.
+    assert int(pool(dsrv, "solo.test")["reused"]) - before >= 6
+
+
 # -- 12. graceful restarts ----------------------------------------------------
 
 def test_graceful_restarts_under_load_lose_no_request(httpd, dsite, mpm):

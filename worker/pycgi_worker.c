@@ -439,15 +439,23 @@ static int pycgi_worker_run(pycgi_worker_env *e, unsigned *retire,
     return status;
 }
 
-/* The request's descriptors become fds 0-2 (the originals closed), and
- * its strings the C environment.  0, or a reason to retire. */
-static unsigned pycgi_worker_take(int *fds, int nfds, pycgi_worker_env *e,
-                                  char *what, size_t whatlen)
+/* The request's descriptors become fds 0-2 (the originals closed):
+ * stdin if it has one (otherwise fd 0 stays the pipe at EOF), stdout
+ * and stderr unless they are the kept pipes (fds 1 and 2 already).
+ * Its strings become the C environment.  0, or a reason to retire. */
+static unsigned pycgi_worker_take(int conn, int *fds, int nfds,
+                                  pycgi_worker_env *e, char *what,
+                                  size_t whatlen)
 {
-    /* Without a body, stdin is a pipe at EOF, as a CGI process's is
-     * once httpd has closed it: fd 0 already, between requests. */
-    int first = nfds == 2 ? 1 : 0, i;
+    int first = (pycgi_worker_req.flags & PYCGI_REQ_NO_STDIN) ? 1 : 0, i;
 
+    if (!(pycgi_worker_req.flags & PYCGI_REQ_KEPT_STDIO)
+        && pycgi_worker_conn_stdio_fresh(conn, fds[nfds - 2],
+                                         fds[nfds - 1]) < 0) {
+        snprintf(what, whatlen, "fstat of the request's pipes failed: %s",
+                 strerror(errno));
+        return PYCGI_RETIRE_ERROR;
+    }
     for (i = 0; i < nfds; i++) {
         if (dup2(fds[i], first + i) < 0) {
             snprintf(what, whatlen, "dup2 of the request's fd failed: %s",
@@ -456,7 +464,10 @@ static unsigned pycgi_worker_take(int *fds, int nfds, pycgi_worker_env *e,
         }
     }
     /* They arrive as the lowest free numbers: usually adjacent. */
-    if (fds[nfds - 1] == fds[0] + nfds - 1) {
+    if (nfds == 1) {
+        close(fds[0]);
+    }
+    else if (nfds && fds[nfds - 1] == fds[0] + nfds - 1) {
         close_range(fds[0], fds[nfds - 1], 0);
     }
     else {
@@ -472,14 +483,19 @@ static unsigned pycgi_worker_take(int *fds, int nfds, pycgi_worker_env *e,
 
 /* The end of a request: past PyCGIDaemonMaxRequests it is the last
  * (unless `retire` says so already); otherwise the worker is idle, and
- * `conn` is kept and published when `keepable`, before DONE goes out
- * (httpd may claim it as soon as it sees the response end).  Then DONE
- * with the exit status, the request counted.  Returns the reason to
- * retire or 0; *kept says whether conn is the kept connection now. */
+ * `conn` is kept with the request's pipes and published when
+ * `keepable` (if they are still fds 1 and 2), before DONE goes out
+ * (httpd may claim it as soon as it has read DONE).  When fds 1 and 2
+ * are the request's (`ours`) and not kept, they are let go of first:
+ * httpd then sees their EOF.  Then DONE with the exit status, the
+ * request counted.  Returns the reason to retire or 0; *kept says
+ * whether conn is the kept connection now. */
 static unsigned pycgi_worker_answer(int conn, uint32_t serial, int status,
-                                    unsigned retire, int keepable, int *kept,
-                                    char *what, size_t whatlen)
+                                    unsigned retire, int ours, int keepable,
+                                    int *kept, char *what, size_t whatlen)
 {
+    int k = 0;
+
     if (!retire && pycgi_worker_args.max_requests
         && pycgi_worker_slot->requests + 1 >= pycgi_worker_args.max_requests) {
         snprintf(what, whatlen, "maximum requests reached");
@@ -488,10 +504,17 @@ static unsigned pycgi_worker_answer(int conn, uint32_t serial, int status,
     *kept = 0;
     if (!retire && keepable) {
         pycgi_worker_set_state(PYCGI_SLOT_IDLE, PYCGI_RETIRE_NONE);
-        if (pycgi_worker_conn_keep(conn, serial) == 0) {
-            *kept = 1;
-            pycgi_worker_conn_publish();
+    }
+    if (ours) {
+        k = pycgi_worker_conn_stdio_end(conn, serial, !retire && keepable);
+        if (k < 0 && !retire) {
+            snprintf(what, whatlen, "the worker's own descriptors are gone");
+            retire = PYCGI_RETIRE_ERROR;
         }
+    }
+    if (k > 0) {
+        *kept = 1;
+        pycgi_worker_conn_publish();
     }
     pycgi_worker_conn_reply(conn, PYCGI_REPLY_DONE, status,
                        (retire ? PYCGI_DONE_RETIRING : 0)
@@ -570,7 +593,7 @@ static unsigned pycgi_worker_fork_request(int conn, int *fds, int nfds,
         PyOS_AfterFork_Child();
         pycgi_worker_in_child = 0;
         pycgi_worker_fork_child(&pycgi_worker_req, worker, conn);
-        if (pycgi_worker_take(fds, nfds, &e, what, whatlen)) {
+        if (pycgi_worker_take(conn, fds, nfds, &e, what, whatlen)) {
             dprintf(2, "pycgi-worker: %s\n", what);
             _exit(1);
         }
@@ -624,8 +647,8 @@ static unsigned pycgi_worker_fork_request(int conn, int *fds, int nfds,
     }
     /* Never kept: the script's process may have left a process that
      * holds a copy of the connection. */
-    retire = pycgi_worker_answer(conn, 0, status, retire, 0, &kept, what,
-                                 whatlen);
+    retire = pycgi_worker_answer(conn, 0, status, retire, 0, 0, &kept,
+                                 what, whatlen);
     if (retire) {
         return retire;
     }
@@ -726,15 +749,14 @@ unsigned pycgi_worker_request(int conn, uint32_t serial, int *kept,
     if (pycgi_worker_req.flags & PYCGI_REQ_FORK) {
         return pycgi_worker_fork_request(conn, fds, nfds, what, whatlen);
     }
-    if ((retire = pycgi_worker_take(fds, nfds, &e, what, whatlen))) {
+    if ((retire = pycgi_worker_take(conn, fds, nfds, &e, what, whatlen))) {
         return retire;
     }
     status = pycgi_worker_run(&e, &retire, what, whatlen);
-    /* The response ends here: httpd sees EOF on the script's pipes.
-     * fd 0 goes back to the pipe at EOF, whatever the script made it. */
-    if (dup2(pycgi_worker_fd.eof, 0) < 0
-        || dup2(pycgi_worker_fd.devnull, 1) < 0
-        || dup2(pycgi_worker_fd.log, 2) < 0) {
+    /* fd 0 goes back to the pipe at EOF, whatever the script made it;
+     * fds 1 and 2 stay until the clean-up has flushed what is left
+     * (see pycgi_worker_answer). */
+    if (dup2(pycgi_worker_fd.eof, 0) < 0) {
         snprintf(what, whatlen, "the worker's own descriptors are gone");
         return PYCGI_RETIRE_ERROR;
     }
@@ -798,8 +820,8 @@ unsigned pycgi_worker_request(int conn, uint32_t serial, int *kept,
     if (forked && pycgi_worker_fd.kept != conn) {
         pycgi_worker_conn_unkeep();
     }
-    retire = pycgi_worker_answer(conn, serial, status, retire, !forked, kept,
-                                 what, whatlen);
+    retire = pycgi_worker_answer(conn, serial, status, retire, 1, !forked,
+                                 kept, what, whatlen);
     if (!retire) {
         pycgi_worker_set_state(PYCGI_SLOT_IDLE, PYCGI_RETIRE_NONE);
     }

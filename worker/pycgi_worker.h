@@ -101,9 +101,9 @@ int pycgi_worker_proc_init(void);
  * closed after the worker had put it back (the clean-up freed a file
  * object the script left over it, such as `sys.stdin = open(0)`).  The
  * connection moves above the script's range and fds 0-2 are the
- * worker's own again (logged).  Returns the new connection fd, or -1
- * (conn closed). */
-int pycgi_worker_proc_lowfd(int conn);
+ * worker's own again (logged; *restored gets a bit 1 << fd for each
+ * fd put back).  Returns the new connection fd, or -1 (conn closed). */
+int pycgi_worker_proc_lowfd(int conn, int *restored);
 
 /* Snapshot of the process state the after-request checks compare
  * with (signals, mask, umask, rlimits, ids).  Taken once at boot, after
@@ -206,8 +206,33 @@ int pycgi_worker_conn_keep(int conn, uint32_t serial);
  * the worker is idle and its httpd side may claim it. */
 void pycgi_worker_conn_publish(void);
 
-/* No kept connection any more. */
+/* No kept connection any more (nor its pipes: fds 1 and 2 back to
+ * /dev/null and the log). */
 void pycgi_worker_conn_unkeep(void);
+
+/* The kept connection's pipes (see "Kept pipes" in pycgi_proto.h):
+ * what the request's stdout and stderr were given as, and whether fds
+ * 1 and 2 are the kept connection's pipes now.  Owned by
+ * pycgi_worker_conn.c. */
+typedef struct {
+    int kept;
+    dev_t dev[2];
+    ino_t ino[2];
+} pycgi_worker_stdio_state;
+
+extern pycgi_worker_stdio_state pycgi_worker_stdio;
+
+/* New pipes `out` and `err` for the request on `conn` are about to
+ * become fds 1 and 2: note what they are; a connection kept before
+ * (other than conn) goes, its pipes being replaced.  0, or -1. */
+int pycgi_worker_conn_stdio_fresh(int conn, int out, int err);
+
+/* After a request: keep `conn` (serial `serial`) with fds 1 and 2 if
+ * they are still the request's pipes; otherwise, or if `keepable` is
+ * 0, let go of the pipes (fds 1 and 2 to /dev/null and the log, so that
+ * httpd sees their EOF).  Returns 1 if kept, 0 if not, -1 if the
+ * worker's own fds are gone. */
+int pycgi_worker_conn_stdio_end(int conn, uint32_t serial, int keepable);
 
 /* Wait for new connections and claimed requests, serve them, until a
  * retire reason comes up (then it does not return). */

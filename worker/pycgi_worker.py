@@ -183,7 +183,9 @@ _spath0 = ['/']
 
 def end(body):
     """Put the interpreter back for the next script (C has put a pipe at
-    EOF on fd 0, /dev/null on fd 1 and the log pipe on fd 2).  `body`:
+    EOF on fd 0; fds 1 and 2 are still the request's: what is flushed
+    here, or printed by a __del__ of the script's objects, is its
+    output, as at a CGI process's exit).  `body`:
     the request had one.  Returns a PYCGI_RETIRE_* reason to retire for,
     0, or minus the _TOUCH_* bits of what the C half must look at."""
     retire = 0

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "pycgi_worker.h"
 
@@ -183,8 +184,15 @@ int pycgi_worker_conn_read(int conn, int *fds, int *nfds, const char **err)
         }
         got += n;
     }
-    if (*nfds != ((pycgi_worker_req.flags & PYCGI_REQ_NO_STDIN) ? 2 : 3)) {
-        *err = "not the 3 descriptors (2 without stdin) the flags announce";
+    if (*nfds != ((h->flags & PYCGI_REQ_NO_STDIN) ? 0 : 1)
+                 + ((h->flags & PYCGI_REQ_KEPT_STDIO) ? 0 : 2)) {
+        *err = "not the descriptors the flags announce";
+        return -1;
+    }
+    if ((h->flags & PYCGI_REQ_KEPT_STDIO)
+        && (conn != pycgi_worker_fd.kept || !pycgi_worker_stdio.kept
+            || (h->flags & PYCGI_REQ_FORK))) {
+        *err = "kept pipes asked for where there are none";
         return -1;
     }
     if (nstr > pycgi_worker_strcap) {
@@ -248,6 +256,17 @@ void pycgi_worker_conn_publish(void)
     }
 }
 
+pycgi_worker_stdio_state pycgi_worker_stdio;
+
+/* fds 1 and 2 back to the worker's own: httpd sees EOF on the pipes
+ * that were there (unless a process the script started holds them). */
+static int pycgi_worker_stdio_release(void)
+{
+    pycgi_worker_stdio.kept = 0;
+    return dup2(pycgi_worker_fd.devnull, 1) < 0
+           || dup2(pycgi_worker_fd.log, 2) < 0 ? -1 : 0;
+}
+
 /* No kept connection any more.  Out of the epoll set explicitly: a
  * process the script forked may hold a copy of the fd, and the epoll
  * entry lives as long as any copy does. */
@@ -259,6 +278,48 @@ void pycgi_worker_conn_unkeep(void)
         close(pycgi_worker_fd.kept);
         pycgi_worker_fd.kept = -1;
     }
+    if (pycgi_worker_stdio.kept) {
+        pycgi_worker_stdio_release();
+    }
+}
+
+int pycgi_worker_conn_stdio_fresh(int conn, int out, int err)
+{
+    struct stat st[2];
+
+    /* Replaced below: a kept connection without them is of no use. */
+    pycgi_worker_stdio.kept = 0;
+    if (pycgi_worker_fd.kept >= 0 && pycgi_worker_fd.kept != conn) {
+        pycgi_worker_conn_unkeep();
+    }
+    if (fstat(out, &st[0]) < 0 || fstat(err, &st[1]) < 0) {
+        return -1;
+    }
+    pycgi_worker_stdio.dev[0] = st[0].st_dev;
+    pycgi_worker_stdio.ino[0] = st[0].st_ino;
+    pycgi_worker_stdio.dev[1] = st[1].st_dev;
+    pycgi_worker_stdio.ino[1] = st[1].st_ino;
+    return 0;
+}
+
+int pycgi_worker_conn_stdio_end(int conn, uint32_t serial, int keepable)
+{
+    struct stat st[2];
+
+    /* Still the request's pipes, whatever the script did to fds 1 and 2
+     * (closed, dup2()ed over, closed and reopened)? */
+    if (keepable && fstat(1, &st[0]) == 0 && fstat(2, &st[1]) == 0
+        && st[0].st_dev == pycgi_worker_stdio.dev[0]
+        && st[0].st_ino == pycgi_worker_stdio.ino[0]
+        && st[1].st_dev == pycgi_worker_stdio.dev[1]
+        && st[1].st_ino == pycgi_worker_stdio.ino[1]) {
+        pycgi_worker_stdio.kept = 0;
+        if (pycgi_worker_conn_keep(conn, serial) == 0) {
+            pycgi_worker_stdio.kept = 1;
+            return 1;
+        }
+    }
+    return pycgi_worker_stdio_release() < 0 ? -1 : 0;
 }
 
 /* `conn` (serial `serial`) becomes the kept connection, in the epoll
@@ -378,7 +439,14 @@ void pycgi_worker_conn_loop(void)
                 pycgi_worker_retire(PYCGI_RETIRE_ERROR, what);
             }
             if (conn >= 0 && conn <= 2) {
-                conn = pycgi_worker_proc_lowfd(conn);
+                int restored;
+
+                conn = pycgi_worker_proc_lowfd(conn, &restored);
+                if (restored & 6) {
+                    /* Not the kept pipes any more. */
+                    pycgi_worker_stdio.kept = 0;
+                    pycgi_worker_conn_unkeep();
+                }
             }
         }
         if (conn >= 0) {

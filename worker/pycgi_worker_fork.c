@@ -99,6 +99,7 @@ void pycgi_worker_fork_child(const pycgi_proto_req *h, pid_t worker,
         close(pycgi_worker_fd.kept);
     }
     pycgi_worker_fd.kept = -1;
+    pycgi_worker_stdio.kept = 0;
     close(pycgi_worker_fd.listen);
     close(pycgi_worker_fd.life);
     close(pycgi_worker_fd.epoll);

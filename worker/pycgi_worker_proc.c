@@ -97,17 +97,19 @@ static int pycgi_worker_keep(int fd)
     return kept;
 }
 
-int pycgi_worker_proc_lowfd(int conn)
+int pycgi_worker_proc_lowfd(int conn, int *restored)
 {
     int up = pycgi_worker_keep(conn), fd;
     int own[3];
 
+    *restored = 0;
     own[0] = pycgi_worker_fd.eof;
     own[1] = pycgi_worker_fd.devnull;
     own[2] = pycgi_worker_fd.log;
     for (fd = 0; fd < 3; fd++) {
         if (fcntl(fd, F_GETFD) < 0) {
             dup2(own[fd], fd);
+            *restored |= 1 << fd;
             pycgi_worker_log(PYCGI_WORKER_INFO, PYCGI_WORKER_LOGNO(0815)
                              "fd %d was closed after the last request (a "
                              "file object the script left over it): put "
