@@ -15,6 +15,7 @@ with its own pool:
   tiny.test   MaxWorkers 1, QueueSize 1, QueueTimeout 1 (pool sizing)
   mr3.test    MaxWorkers 1, MaxRequests 3, QueueTimeout 8
   idle.test   MaxWorkers 1, IdleTimeout 1, QueueTimeout 8
+  mem.test    MaxWorkers 1, MemoryLimit 64, QueueTimeout 8
   a.test      DocumentRoot <site>/vhost_a (MaxWorkers 1)
   b.test      DocumentRoot <site>/vhost_b, SetEnv SECRET_B <random>
 
@@ -95,6 +96,8 @@ VHOSTS = "".join([
                        "PyCGIDaemonQueueTimeout 8"),
     _vhost("idle.test", "PyCGIDaemonMaxWorkers 1\nPyCGIDaemonIdleTimeout 1\n"
                         "PyCGIDaemonQueueTimeout 8"),
+    _vhost("mem.test", "PyCGIDaemonMaxWorkers 1\nPyCGIDaemonMemoryLimit 64\n"
+                       "PyCGIDaemonQueueTimeout 8"),
     _vhost("a.test", 'DocumentRoot "@SITE@/vhost_a"\n'
                      "PyCGIDaemonMaxWorkers 1"),
     _vhost("b.test", 'DocumentRoot "@SITE@/vhost_b"\n'
@@ -895,6 +898,24 @@ def test_max_requests_replaces_the_worker(dsrv):
     text = assert_log(dsrv, mark, retire_pattern(pids[0]))
     assert "maximum requests" in re.search(retire_pattern(pids[0]),
                                            text).group(1)
+
+
+def test_memory_limit_replaces_the_worker_that_stays_over_it(dsrv):
+    """PyCGIDaemonMemoryLimit 64: a script that used 100 MB and freed it
+    leaves the worker in place (its resident size is back under the
+    limit); one that leaves 100 MB resident has its worker replaced
+    after the request, with an info line saying why."""
+    mark = dsrv.log_mark()
+    first = who(dsrv, "mem.test")["pid"]
+    resp = get(dsrv, "/pycgi/dmn_hog.py?temp=100", "mem.test", timeout=20)
+    assert resp.status == 200 and "pid=%d" % first in resp.text, resp.text
+    assert who(dsrv, "mem.test")["pid"] == first
+    resp = get(dsrv, "/pycgi/dmn_hog.py?keep=100", "mem.test", timeout=20)
+    assert resp.status == 200 and "pid=%d" % first in resp.text, resp.text
+    assert who_after_retire(dsrv, mark, "mem.test")["pid"] != first
+    text = assert_log(dsrv, mark, retire_pattern(first))
+    assert re.search(r"resident memory 1\d\d MB over the limit of 64 MB",
+                     re.search(retire_pattern(first), text).group(1)), text
 
 
 def test_idle_timeout_ends_the_worker(dsrv):

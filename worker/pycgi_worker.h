@@ -84,7 +84,7 @@ typedef struct {
     int eof;            /* a pipe's read end whose writer is gone: the
                          * stdin of a request without a body (what a
                          * CGI process gets, EOF at once) */
-    int stat;           /* /proc/self/stat, for RSS and threads */
+    int stat;           /* /proc/self/statm, for RSS */
     int task;           /* /proc/self/task: its link count, threads + 2 */
     int epoll;          /* listen (EPOLLEXCLUSIVE) + life + kept */
     int kept;           /* the connection kept after a request, or -1

@@ -147,7 +147,7 @@ int pycgi_worker_proc_init(void)
         }
     }
     pycgi_worker_fd.stat =
-        pycgi_worker_keep(open("/proc/self/stat", O_RDONLY | O_CLOEXEC));
+        pycgi_worker_keep(open("/proc/self/statm", O_RDONLY | O_CLOEXEC));
     pycgi_worker_fd.task = pycgi_worker_keep(open("/proc/self/task",
                                         O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     pycgi_worker_fd.epoll = pycgi_worker_keep(epoll_create1(EPOLL_CLOEXEC));
@@ -393,54 +393,51 @@ void pycgi_worker_proc_snapshot(void)
 
 /* --- the checks ------------------------------------------------------ */
 
-/* num_threads (field 20) and rss in pages (field 24) of /proc/self/stat.
- * Fields are counted after the last ')': the command name may hold
- * spaces and parentheses. */
-static int pycgi_worker_stat(long *threads, long *rss_pages)
-{
-    char buf[1024];
-    ssize_t n = pread(pycgi_worker_fd.stat, buf, sizeof(buf) - 1, 0);
-    char *p;
-    int field;
-
-    if (n <= 0) {
-        return -1;
-    }
-    buf[n] = '\0';
-    p = strrchr(buf, ')');
-    if (!p) {
-        return -1;
-    }
-    field = 2;
-    *threads = *rss_pages = -1;
-    while (*p && field < 24) {
-        if (*p++ == ' ') {
-            field++;
-            if (field == 20) {
-                *threads = strtol(p, NULL, 10);
-            }
-            else if (field == 24) {
-                *rss_pages = strtol(p, NULL, 10);
-            }
-        }
-    }
-    return *threads > 0 && *rss_pages >= 0 ? 0 : -1;
-}
-
-/* Threads (and RSS in pages if `rss` is given): one fstat() of
- * /proc/self/task, or one pread() of /proc/self/stat. */
-static int pycgi_worker_threads(long *threads, long *rss)
+/* Threads: the link count of /proc/self/task is their number + 2. */
+static int pycgi_worker_threads(long *threads)
 {
     struct stat st;
 
-    if (rss) {
-        return pycgi_worker_stat(threads, rss);
-    }
     if (fstat(pycgi_worker_fd.task, &st) < 0) {
         return -1;
     }
     *threads = (long)st.st_nlink - 2;
     return 0;
+}
+
+/* Resident memory in KB if it is over `limit_kb`, else 0 (-1 on error).
+ * The peak (getrusage(): nothing to format or parse) says whether it
+ * ever was; only then is the present size read (field 2 of
+ * /proc/self/statm, in pages), since memory a script freed may be back
+ * with the system. */
+static long pycgi_worker_rss_over(unsigned long limit_kb)
+{
+    struct rusage ru;
+    char buf[256];
+    ssize_t n;
+    long pages;
+    char *p;
+
+    if (getrusage(RUSAGE_SELF, &ru) < 0) {
+        return -1;
+    }
+    if ((unsigned long)ru.ru_maxrss <= limit_kb) {
+        return 0;
+    }
+    n = pread(pycgi_worker_fd.stat, buf, sizeof(buf) - 1, 0);
+    if (n <= 0) {
+        return -1;
+    }
+    buf[n] = '\0';
+    p = strchr(buf, ' ');
+    if (!p) {
+        return -1;
+    }
+    pages = strtol(p + 1, NULL, 10);
+    if ((unsigned long)pages * (sysconf(_SC_PAGESIZE) / 1024) <= limit_kb) {
+        return 0;
+    }
+    return pages * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 /* Children the script started: the finished ones are reaped (as init
@@ -463,13 +460,13 @@ static unsigned pycgi_worker_children(char *what, size_t whatlen)
 unsigned pycgi_worker_proc_check(unsigned long memory_kb, int children,
                                  char *what, size_t whatlen)
 {
-    long threads, rss = 0, *prss = memory_kb ? &rss : NULL;
+    long threads, rss;
     int tries;
 
     if (children && pycgi_worker_children(what, whatlen)) {
         return PYCGI_RETIRE_CHILDREN;
     }
-    if (pycgi_worker_threads(&threads, prss) < 0) {
+    if (pycgi_worker_threads(&threads) < 0) {
         snprintf(what, whatlen, "cannot count threads: %s", strerror(errno));
         return PYCGI_RETIRE_ERROR;
     }
@@ -480,7 +477,7 @@ unsigned pycgi_worker_proc_check(unsigned long memory_kb, int children,
         struct timespec ts = { 0, 100000 };
 
         nanosleep(&ts, NULL);
-        if (pycgi_worker_threads(&threads, prss) < 0) {
+        if (pycgi_worker_threads(&threads) < 0) {
             break;
         }
     }
@@ -489,12 +486,15 @@ unsigned pycgi_worker_proc_check(unsigned long memory_kb, int children,
                  "script", threads - pycgi_worker_boot.threads);
         return PYCGI_RETIRE_THREADS;
     }
-    if (memory_kb && (unsigned long)rss * (sysconf(_SC_PAGESIZE) / 1024)
-                     > memory_kb) {
+    rss = memory_kb ? pycgi_worker_rss_over(memory_kb) : 0;
+    if (rss < 0) {
+        snprintf(what, whatlen, "cannot read its memory size: %s",
+                 strerror(errno));
+        return PYCGI_RETIRE_ERROR;
+    }
+    if (rss > 0) {
         snprintf(what, whatlen, "resident memory %lu MB over the limit "
-                 "of %lu MB",
-                 (unsigned long)rss * (sysconf(_SC_PAGESIZE) / 1024) / 1024,
-                 memory_kb / 1024);
+                 "of %lu MB", (unsigned long)rss / 1024, memory_kb / 1024);
         return PYCGI_RETIRE_MEMORY;
     }
     return PYCGI_RETIRE_NONE;
