@@ -158,8 +158,7 @@ static int pycgi_worker_python_init(void)
     PyConfig_Clear(&config);
     /* Between requests fd 0 is the pipe at EOF that a request without a
      * body gets as its stdin (see pycgi_worker_take). */
-    dup2(pycgi_worker_fd.eof, 0);
-    dup2(pycgi_worker_fd.devnull, 1);
+    pycgi_worker_proc_own_std(3);
     close(boot_pipe[0]);
     close(boot_pipe[1]);
     if (PyStatus_Exception(status)) {
@@ -589,12 +588,19 @@ static unsigned pycgi_worker_fork_request(int conn, int *fds, int nfds,
         unsigned ignored = 0;
         Py_ssize_t before;
         PyObject *fresh;
+        int limit_err;
 
         PyOS_AfterFork_Child();
         pycgi_worker_in_child = 0;
-        pycgi_worker_fork_child(&pycgi_worker_req, worker, conn);
+        limit_err = pycgi_worker_fork_child(&pycgi_worker_req, worker, conn);
         if (pycgi_worker_take(conn, fds, nfds, &e, what, whatlen)) {
             dprintf(2, "pycgi-worker: %s\n", what);
+            _exit(1);
+        }
+        if (limit_err) {
+            /* As an exec'ed script whose limits APR could not set: it
+             * does not run. */
+            dprintf(2, "pycgi-worker: setrlimit: %s\n", strerror(limit_err));
             _exit(1);
         }
         close(pycgi_worker_fd.eof);
@@ -756,7 +762,7 @@ unsigned pycgi_worker_request(int conn, uint32_t serial, int *kept,
     /* fd 0 goes back to the pipe at EOF, whatever the script made it;
      * fds 1 and 2 stay until the clean-up has flushed what is left
      * (see pycgi_worker_answer). */
-    if (dup2(pycgi_worker_fd.eof, 0) < 0) {
+    if (pycgi_worker_proc_own_std(1) < 0) {
         snprintf(what, whatlen, "the worker's own descriptors are gone");
         return PYCGI_RETIRE_ERROR;
     }
@@ -817,7 +823,7 @@ unsigned pycgi_worker_request(int conn, uint32_t serial, int *kept,
     /* Kept only if nothing the script started (os.fork(), a subprocess)
      * may hold a copy of the connection -- nor of the one kept before:
      * that one goes too. */
-    if (forked && pycgi_worker_fd.kept != conn) {
+    if (forked && pycgi_worker_conn_kept() != conn) {
         pycgi_worker_conn_unkeep();
     }
     retire = pycgi_worker_answer(conn, serial, status, retire, 1, !forked,

@@ -86,9 +86,9 @@ typedef struct {
                          * CGI process gets, EOF at once) */
     int stat;           /* /proc/self/statm, for RSS */
     int task;           /* /proc/self/task: its link count, threads + 2 */
-    int epoll;          /* listen (EPOLLEXCLUSIVE) + life + kept */
-    int kept;           /* the connection kept after a request, or -1
-                         * (see "Kept connections" in pycgi_proto.h) */
+    int epoll;          /* listen (EPOLLEXCLUSIVE) + life + the kept
+                         * connection (pycgi_worker_conn.c's; see
+                         * "Kept connections" in pycgi_proto.h) */
 } pycgi_worker_fds;
 
 extern pycgi_worker_fds pycgi_worker_fd;
@@ -96,6 +96,12 @@ extern pycgi_worker_fds pycgi_worker_fd;
 /* Start-up: close-on-exec on every fd >= 3, the kept descriptors
  * above, socket timeouts.  Returns 0, or -1 after logging. */
 int pycgi_worker_proc_init(void);
+
+/* The worker's own std fds, between requests: fd 0 its pipe at EOF
+ * (the stdin of a request without a body), fd 1 /dev/null, fd 2 the
+ * log pipe.  Those of `mask` (bit 1 << fd) are put back.  0, or -1 if
+ * a dup2() failed. */
+int pycgi_worker_proc_own_std(unsigned mask);
 
 /* `conn`, just accepted, took a number in 0-2: one of the std fds was
  * closed after the worker had put it back (the clean-up freed a file
@@ -156,9 +162,12 @@ int pycgi_worker_fork_learn_fd(void);
 
 /* In the child, at once after fork(): dies with the worker, drops
  * every descriptor and mapping of the pool and httpd's connection
- * `conn`, applies the request's rlimits.  Exits if it cannot. */
-void pycgi_worker_fork_child(const pycgi_proto_req *h, pid_t worker,
-                             int conn);
+ * `conn`, applies the request's rlimits.  Returns 0, or the errno of a
+ * limit it could not apply (said by the caller once the request's
+ * stderr is fd 2: until then fds 1 and 2 may be pipes the worker keeps
+ * for another connection). */
+int pycgi_worker_fork_child(const pycgi_proto_req *h, pid_t worker,
+                            int conn);
 
 /* In the worker: wait for the child; a SIGTERM meanwhile (the
  * supervisor's) goes on to the child, then SIGKILL after a grace, and
@@ -210,17 +219,14 @@ void pycgi_worker_conn_publish(void);
  * /dev/null and the log). */
 void pycgi_worker_conn_unkeep(void);
 
-/* The kept connection's pipes (see "Kept pipes" in pycgi_proto.h):
- * what the request's stdout and stderr were given as, and whether fds
- * 1 and 2 are the kept connection's pipes now.  Owned by
- * pycgi_worker_conn.c. */
-typedef struct {
-    int kept;
-    dev_t dev[2];
-    ino_t ino[2];
-} pycgi_worker_stdio_state;
+/* The kept connection, or -1. */
+int pycgi_worker_conn_kept(void);
 
-extern pycgi_worker_stdio_state pycgi_worker_stdio;
+/* In a child forked to run a script (PyCGIIsolation fork): the kept
+ * connection and its pipes are not the child's (its copy of the fd is
+ * closed unless it is `conn`, the request's, which the caller closes;
+ * the worker's epoll set is left alone). */
+void pycgi_worker_conn_child(int conn);
 
 /* New pipes `out` and `err` for the request on `conn` are about to
  * become fds 1 and 2: note what they are; a connection kept before

@@ -19,6 +19,17 @@
 
 #include "pycgi_worker.h"
 
+/* The kept connection (see "Kept connections" in pycgi_proto.h), or -1,
+ * and its pipes (see "Kept pipes"): what the request's stdout and
+ * stderr were given as, and whether fds 1 and 2 are the kept
+ * connection's pipes now. */
+static int pycgi_worker_kept_fd = -1;
+static struct {
+    int kept;
+    dev_t dev[2];
+    ino_t ino[2];
+} pycgi_worker_stdio;
+
 /* A connected client has this long to send its whole request. */
 #define PYCGI_WORKER_READ_MS 10000
 
@@ -190,7 +201,7 @@ int pycgi_worker_conn_read(int conn, int *fds, int *nfds, const char **err)
         return -1;
     }
     if ((h->flags & PYCGI_REQ_KEPT_STDIO)
-        && (conn != pycgi_worker_fd.kept || !pycgi_worker_stdio.kept
+        && (conn != pycgi_worker_kept_fd || !pycgi_worker_stdio.kept
             || (h->flags & PYCGI_REQ_FORK))) {
         *err = "kept pipes asked for where there are none";
         return -1;
@@ -236,9 +247,8 @@ int pycgi_worker_conn_token_ok(const uint8_t *token)
     return diff == 0;
 }
 
-/* The kept connection (see "Kept connections" in pycgi_proto.h) and
- * whether it is published in the slot's claim word; owned by the loop
- * and the end of a request. */
+/* The kept connection's serial and whether it is published in the
+ * slot's claim word; owned by the loop and the end of a request. */
 static uint32_t pycgi_worker_kserial;
 static int pycgi_worker_published;
 static int pycgi_worker_draining;
@@ -247,7 +257,7 @@ static pid_t pycgi_worker_self;
 /* Idle, with a connection its httpd side may claim. */
 void pycgi_worker_conn_publish(void)
 {
-    if (pycgi_worker_fd.kept >= 0 && !pycgi_worker_draining) {
+    if (pycgi_worker_kept_fd >= 0 && !pycgi_worker_draining) {
         __atomic_store_n(&pycgi_worker_slot->claim,
                          PYCGI_CLAIM(pycgi_worker_self,
                                      pycgi_worker_kserial),
@@ -256,15 +266,26 @@ void pycgi_worker_conn_publish(void)
     }
 }
 
-pycgi_worker_stdio_state pycgi_worker_stdio;
-
 /* fds 1 and 2 back to the worker's own: httpd sees EOF on the pipes
  * that were there (unless a process the script started holds them). */
 static int pycgi_worker_stdio_release(void)
 {
     pycgi_worker_stdio.kept = 0;
-    return dup2(pycgi_worker_fd.devnull, 1) < 0
-           || dup2(pycgi_worker_fd.log, 2) < 0 ? -1 : 0;
+    return pycgi_worker_proc_own_std(6);
+}
+
+int pycgi_worker_conn_kept(void)
+{
+    return pycgi_worker_kept_fd;
+}
+
+void pycgi_worker_conn_child(int conn)
+{
+    if (pycgi_worker_kept_fd >= 0 && pycgi_worker_kept_fd != conn) {
+        close(pycgi_worker_kept_fd);
+    }
+    pycgi_worker_kept_fd = -1;
+    pycgi_worker_stdio.kept = 0;
 }
 
 /* No kept connection any more.  Out of the epoll set explicitly: a
@@ -272,11 +293,11 @@ static int pycgi_worker_stdio_release(void)
  * entry lives as long as any copy does. */
 void pycgi_worker_conn_unkeep(void)
 {
-    if (pycgi_worker_fd.kept >= 0) {
-        epoll_ctl(pycgi_worker_fd.epoll, EPOLL_CTL_DEL, pycgi_worker_fd.kept,
+    if (pycgi_worker_kept_fd >= 0) {
+        epoll_ctl(pycgi_worker_fd.epoll, EPOLL_CTL_DEL, pycgi_worker_kept_fd,
                   NULL);
-        close(pycgi_worker_fd.kept);
-        pycgi_worker_fd.kept = -1;
+        close(pycgi_worker_kept_fd);
+        pycgi_worker_kept_fd = -1;
     }
     if (pycgi_worker_stdio.kept) {
         pycgi_worker_stdio_release();
@@ -289,7 +310,7 @@ int pycgi_worker_conn_stdio_fresh(int conn, int out, int err)
 
     /* Replaced below: a kept connection without them is of no use. */
     pycgi_worker_stdio.kept = 0;
-    if (pycgi_worker_fd.kept >= 0 && pycgi_worker_fd.kept != conn) {
+    if (pycgi_worker_kept_fd >= 0 && pycgi_worker_kept_fd != conn) {
         pycgi_worker_conn_unkeep();
     }
     if (fstat(out, &st[0]) < 0 || fstat(err, &st[1]) < 0) {
@@ -326,7 +347,7 @@ int pycgi_worker_conn_stdio_end(int conn, uint32_t serial, int keepable)
  * set; one kept before is closed.  0, or -1 if it cannot be watched. */
 int pycgi_worker_conn_keep(int conn, uint32_t serial)
 {
-    if (conn != pycgi_worker_fd.kept) {
+    if (conn != pycgi_worker_kept_fd) {
         struct epoll_event ev;
 
         memset(&ev, 0, sizeof(ev));
@@ -336,7 +357,7 @@ int pycgi_worker_conn_keep(int conn, uint32_t serial)
             return -1;
         }
         pycgi_worker_conn_unkeep();
-        pycgi_worker_fd.kept = conn;
+        pycgi_worker_kept_fd = conn;
         pycgi_worker_kserial = serial;
     }
     return 0;
@@ -351,7 +372,7 @@ static unsigned pycgi_worker_serve(int conn, uint32_t serial, char *what,
                                            whatlen);
 
     if (!kept) {
-        if (conn == pycgi_worker_fd.kept) {
+        if (conn == pycgi_worker_kept_fd) {
             pycgi_worker_conn_unkeep();
         }
         else {
@@ -390,7 +411,7 @@ void pycgi_worker_conn_loop(void)
         was = __atomic_exchange_n(&pycgi_worker_slot->claim, 0,
                                   __ATOMIC_SEQ_CST);
         pycgi_worker_published = 0;
-        kept_ready = (was & PYCGI_CLAIMED) && pycgi_worker_fd.kept >= 0;
+        kept_ready = (was & PYCGI_CLAIMED) && pycgi_worker_kept_fd >= 0;
         if (n == 0 && !kept_ready && pycgi_worker_draining) {
             pycgi_worker_retire(PYCGI_RETIRE_SHUTDOWN,
                                 "the supervisor is gone (stop or restart)");
@@ -416,7 +437,7 @@ void pycgi_worker_conn_loop(void)
                     timeout = 250;
                 }
             }
-            else if (ev[i].data.fd == pycgi_worker_fd.kept) {
+            else if (ev[i].data.fd == pycgi_worker_kept_fd) {
                 /* A claimed request, or EOF: httpd let it go. */
                 kept_ready = 1;
             }
@@ -457,8 +478,8 @@ void pycgi_worker_conn_loop(void)
                                         sizeof(what));
             serial_next += 2;
         }
-        else if (kept_ready && pycgi_worker_fd.kept >= 0) {
-            retire = pycgi_worker_serve(pycgi_worker_fd.kept,
+        else if (kept_ready && pycgi_worker_kept_fd >= 0) {
+            retire = pycgi_worker_serve(pycgi_worker_kept_fd,
                                         pycgi_worker_kserial, what,
                                         sizeof(what));
         }

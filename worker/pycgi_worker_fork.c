@@ -76,8 +76,8 @@ int pycgi_worker_fork_learn_fd(void)
 /* The slot a child "writes" once it no longer maps the pool. */
 static pycgi_pool_slot pycgi_worker_child_slot;
 
-void pycgi_worker_fork_child(const pycgi_proto_req *h, pid_t worker,
-                             int conn)
+int pycgi_worker_fork_child(const pycgi_proto_req *h, pid_t worker,
+                            int conn)
 {
     static const int res[3] = { RLIMIT_CPU, RLIMIT_AS, RLIMIT_NPROC };
     int i;
@@ -94,12 +94,8 @@ void pycgi_worker_fork_child(const pycgi_proto_req *h, pid_t worker,
      * still where recvmsg() put them; the caller moves them to 0-2 and
      * then drops the EOF pipe.  What stays is the learning pipe's
      * write end (close-on-exec). */
+    pycgi_worker_conn_child(conn);
     close(conn);
-    if (pycgi_worker_fd.kept >= 0 && pycgi_worker_fd.kept != conn) {
-        close(pycgi_worker_fd.kept);
-    }
-    pycgi_worker_fd.kept = -1;
-    pycgi_worker_stdio.kept = 0;
     close(pycgi_worker_fd.listen);
     close(pycgi_worker_fd.life);
     close(pycgi_worker_fd.epoll);
@@ -108,8 +104,9 @@ void pycgi_worker_fork_child(const pycgi_proto_req *h, pid_t worker,
     close(pycgi_worker_fd.devnull);
     close(pycgi_worker_learn[0]);
     close(pycgi_worker_fd.log);
-    /* From here pycgi_worker_log() writes to fd 2: the request's stderr,
-     * i.e. httpd's error log for this request. */
+    /* From here pycgi_worker_log() writes to fd 2: the request's stderr
+     * once the caller has moved it there, i.e. httpd's error log for
+     * this request. */
     pycgi_worker_fd.log = -1;
     pycgi_worker_fd.listen = pycgi_worker_fd.life = pycgi_worker_fd.epoll = -1;
     pycgi_worker_fd.stat = pycgi_worker_fd.task = pycgi_worker_fd.devnull = -1;
@@ -128,12 +125,10 @@ void pycgi_worker_fork_child(const pycgi_proto_req *h, pid_t worker,
         rl.rlim_max = h->rlimit[i][1] == ~(uint64_t)0 ? RLIM_INFINITY
                       : (rlim_t)h->rlimit[i][1];
         if (setrlimit(res[i], &rl) < 0) {
-            /* As an exec'ed script whose limits APR could not set: it
-             * does not run. */
-            dprintf(2, "pycgi-worker: setrlimit: %s\n", strerror(errno));
-            _exit(1);
+            return errno;
         }
     }
+    return 0;
 }
 
 int pycgi_worker_fork_wait(pid_t pid, int *killed)

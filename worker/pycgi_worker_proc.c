@@ -38,7 +38,7 @@
 
 #include "pycgi_worker.h"
 
-pycgi_worker_fds pycgi_worker_fd = { -1, -1, -1, -1, -1, -1, -1, -1, -1 };
+pycgi_worker_fds pycgi_worker_fd = { -1, -1, -1, -1, -1, -1, -1, -1 };
 
 static const char *const pycgi_worker_levels[] = {
     "error", "warning", "notice", "info", "debug"
@@ -97,18 +97,28 @@ static int pycgi_worker_keep(int fd)
     return kept;
 }
 
+int pycgi_worker_proc_own_std(unsigned mask)
+{
+    const int own[3] = { pycgi_worker_fd.eof, pycgi_worker_fd.devnull,
+                         pycgi_worker_fd.log };
+    int fd, rc = 0;
+
+    for (fd = 0; fd < 3; fd++) {
+        if ((mask & (1u << fd)) && dup2(own[fd], fd) < 0) {
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
 int pycgi_worker_proc_lowfd(int conn, int *restored)
 {
     int up = pycgi_worker_keep(conn), fd;
-    int own[3];
 
     *restored = 0;
-    own[0] = pycgi_worker_fd.eof;
-    own[1] = pycgi_worker_fd.devnull;
-    own[2] = pycgi_worker_fd.log;
     for (fd = 0; fd < 3; fd++) {
         if (fcntl(fd, F_GETFD) < 0) {
-            dup2(own[fd], fd);
+            pycgi_worker_proc_own_std(1u << fd);
             *restored |= 1 << fd;
             pycgi_worker_log(PYCGI_WORKER_INFO, PYCGI_WORKER_LOGNO(0815)
                              "fd %d was closed after the last request (a "
