@@ -28,6 +28,7 @@ typedef struct {
     int cut;                    /* stdout given up after the exit grace,
                                  * or read to its end when draining */
     int out_eof;                /* stdout's real EOF was read */
+    int drain_err;              /* stderr could not be read to empty */
 } pycgi_pipe_state;
 
 /* How long stderr may stay open once stdout has closed. */
@@ -549,6 +550,7 @@ int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
                 continue;
             }
             if (rv != APR_SUCCESS) {
+                x->drain_err = !APR_STATUS_IS_TIMEUP(rv);
                 break;
             }
             pycgi_pipe_read_err(x);
@@ -593,7 +595,7 @@ int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
     if (res) {
         res->timed_out = x->timed_out;
         res->drained = x->drain && x->cut && !x->out_eof && x->err
-                       && !x->timed_out;
+                       && !x->drain_err && !x->timed_out;
     }
     return pycgi_output_finish(o);
 }

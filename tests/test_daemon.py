@@ -1109,7 +1109,8 @@ def test_kept_pipes_carry_each_request_its_own_output_only(dsrv):
     """The worker keeps the request's stdout and stderr pipes with the
     connection: whatever a script does to them (200 KB on both, fds 1
     and 2 dup2()ed over or closed, fd 1 replaced while a copy of it
-    stays open, a malformed header with its body left unread, a POST
+    stays open, stdout left non-blocking, a malformed header with its
+    body left unread, a POST
     body read through), each response of one keep-alive client is
     exactly its own, and each script's stderr line reaches the log."""
     mark = dsrv.log_mark()
@@ -1118,6 +1119,8 @@ def test_kept_pipes_carry_each_request_its_own_output_only(dsrv):
     tag = uuid.uuid4().hex[:10]
     steps = [
         ("who?n=1", 200, None),
+        ("stdio?big", 200, ("o" * 99 + "\n") * 2000),
+        ("stdio?nonblock", 200, "nonblock\n"),
         ("stdio?big", 200, ("o" * 99 + "\n") * 2000),
         ("who?n=2", 200, None),
         ("stdio?replace", 200, "replaced\n"),
@@ -1160,6 +1163,36 @@ def test_kept_pipes_carry_each_request_its_own_output_only(dsrv):
     assert len(re.findall(r"e{99}", text)) >= 1000, "stderr of big lost"
     # Kept after big, who, stderr, the POSTs and who at least.
     assert int(pool(dsrv, "solo.test")["reused"]) - before >= 6
+
+
+def test_kept_pipes_never_carry_a_background_jobs_late_output(dsrv):
+    """A script starts a background job through the shell (os.system
+    forks by posix_spawn, which no Python hook sees) that writes to the
+    inherited stdout a second later.  The worker, a subreaper, finds the
+    job still running after the script and retires rather than keep
+    pipes the job may write to; the client's later responses on the same
+    keep-alive connection are exactly their own."""
+    mark = dsrv.log_mark()
+    tag = uuid.uuid4().hex[:10]
+    conn = http.client.HTTPConnection("127.0.0.1", dsrv.port, timeout=20)
+    try:
+        st, body = _keepalive_get(conn, "/pycgi/dmn_stdio.py?bgjob&tag=%s"
+                                  % tag, "solo.test")
+        assert st == 200 and body.startswith(b"bgjob\n"), (st, body)
+        first = None
+        for i in range(2):
+            st, body = _keepalive_get(conn, "/pycgi/dmn_who.py?b=%d" % i,
+                                      "solo.test")
+            assert st == 200, (st, body)
+            got = json.loads(body)
+            assert got["query"] == "b=%d" % i, body
+            first = first or got["pid"]
+            time.sleep(1.5)
+    finally:
+        conn.close()
+    assert_log(dsrv, mark, r"PYCGI0820: worker retiring after \d+ "
+                      r"requests: a child process of the script is still "
+                      r"running")
 
 
 # -- 12. graceful restarts ----------------------------------------------------

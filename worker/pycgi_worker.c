@@ -515,9 +515,15 @@ static unsigned pycgi_worker_answer(int conn, uint32_t serial, int status,
         *kept = 1;
         pycgi_worker_conn_publish();
     }
-    pycgi_worker_conn_reply(conn, PYCGI_REPLY_DONE, status,
-                       (retire ? PYCGI_DONE_RETIRING : 0)
-                       | (*kept ? PYCGI_DONE_KEPT : 0));
+    if (pycgi_worker_conn_reply(conn, PYCGI_REPLY_DONE, status,
+                                (retire ? PYCGI_DONE_RETIRING : 0)
+                                | (*kept ? PYCGI_DONE_KEPT : 0)) < 0
+        && *kept) {
+        /* httpd will not read the pipes to their end by DONE: it waits
+         * for their EOF (or has gone).  Nothing is kept: the caller
+         * lets go of the connection and the pipes. */
+        *kept = 0;
+    }
     pycgi_worker_slot->requests++;
     return retire;
 }
@@ -562,6 +568,9 @@ static unsigned pycgi_worker_fork_request(int conn, int *fds, int nfds,
     char learned[32768];
     size_t n;
 
+    /* The worker runs Python here (compiling, learning), which may
+     * print: not into pipes kept for another client connection. */
+    pycgi_worker_conn_stdio_drop(conn);
     /* The script's code object compiled here once, so that children do
      * not each compile it; then gc.freeze(): what the children inherit
      * stays out of their collector's way (pages stay shared). */
@@ -630,6 +639,9 @@ static unsigned pycgi_worker_fork_request(int conn, int *fds, int nfds,
         PyOS_AfterFork_Parent();
         pycgi_worker_forked = 0;
         st = pycgi_worker_fork_wait(pid, &killed);
+        /* What the script's process left running is the worker's now
+         * (a subreaper): reaped once it has ended, never waited for. */
+        pycgi_worker_proc_reap();
         if (WIFSIGNALED(st)) {
             status = 128 + WTERMSIG(st);
             if (!killed) {
@@ -816,8 +828,8 @@ unsigned pycgi_worker_request(int conn, uint32_t serial, int *kept,
         pycgi_worker_cwd[0] = '\0';
     }
     if (!retire) {
-        retire = pycgi_worker_proc_check(pycgi_worker_args.memory_kb,
-                                         pycgi_worker_forked, what, whatlen);
+        retire = pycgi_worker_proc_check(pycgi_worker_args.memory_kb, 1,
+                                         what, whatlen);
         pycgi_worker_forked = 0;
     }
     /* Kept only if nothing the script started (os.fork(), a subprocess)
@@ -841,6 +853,11 @@ int main(int argc, char **argv)
     /* No core dumps or ptrace by other processes of the same user:
      * the segment holds the pool's token. */
     prctl(PR_SET_DUMPABLE, 0);
+    /* A script's orphans become the worker's children, not init's: a
+     * background job (`os.system("job &")`, a double fork) is seen by
+     * the after-request check, and then the worker retires instead of
+     * keeping pipes that job may still write to. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     if (pycgi_worker_parse_args(argc, argv) < 0
         || pycgi_worker_proc_init() < 0 || pycgi_worker_map() < 0) {
         return 2;

@@ -103,6 +103,10 @@ int pycgi_worker_proc_init(void);
  * a dup2() failed. */
 int pycgi_worker_proc_own_std(unsigned mask);
 
+/* Reap the worker's children that have ended (it is a subreaper: a
+ * script's orphans are its children), without waiting. */
+void pycgi_worker_proc_reap(void);
+
 /* `conn`, just accepted, took a number in 0-2: one of the std fds was
  * closed after the worker had put it back (the clean-up freed a file
  * object the script left over it, such as `sys.stdin = open(0)`).  The
@@ -221,6 +225,12 @@ void pycgi_worker_conn_unkeep(void);
 
 /* The kept connection, or -1. */
 int pycgi_worker_conn_kept(void);
+
+/* Before the worker runs Python for a request whose script does not
+ * get fds 1 and 2 (fork isolation): kept pipes go back (fds 1 and 2 to
+ * /dev/null and the log), and the connection kept with them unless it
+ * is `conn`, the request's. */
+void pycgi_worker_conn_stdio_drop(int conn);
 
 /* In a child forked to run a script (PyCGIIsolation fork): the kept
  * connection and its pipes are not the child's (its copy of the fd is

@@ -198,11 +198,9 @@ def end(body):
     try:
         # What the script left unread of the body in stdin's buffers (fd
         # 0 is at EOF now: three system calls, so only if there was a
-        # body), and any output a failed flush left behind.
+        # body).
         if body:
             _stdin.read()
-        _stdout.flush()
-        _stderr.flush()
     except BaseException:
         retire = _RETIRE_STDIO
     if _stdin.closed or _stdout.closed or _stderr.closed \
@@ -226,6 +224,14 @@ def end(body):
         main.__dict__.clear()
         del main
     _forget_local_modules(_spath0[0])
+    try:
+        # Any output a failed flush left behind, and what a __del__ of
+        # the script's objects printed just above: the script's, out
+        # now, never with the next request.
+        _stdout.flush()
+        _stderr.flush()
+    except BaseException:
+        retire = _RETIRE_STDIO
     if _threads_left[0]:
         # threading._shutdown() ran: this interpreter's threading is
         # finished, as in a process at exit (C threads: the C half's

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,7 +286,21 @@ void pycgi_worker_conn_child(int conn)
         close(pycgi_worker_kept_fd);
     }
     pycgi_worker_kept_fd = -1;
-    pycgi_worker_stdio.kept = 0;
+    if (pycgi_worker_stdio.kept) {
+        /* Not the child's to write to, even before the request's own
+         * fds are moved there. */
+        pycgi_worker_stdio_release();
+    }
+}
+
+void pycgi_worker_conn_stdio_drop(int conn)
+{
+    if (pycgi_worker_stdio.kept) {
+        pycgi_worker_stdio_release();
+    }
+    if (pycgi_worker_kept_fd >= 0 && pycgi_worker_kept_fd != conn) {
+        pycgi_worker_conn_unkeep();
+    }
 }
 
 /* No kept connection any more.  Out of the epoll set explicitly: a
@@ -323,13 +338,24 @@ int pycgi_worker_conn_stdio_fresh(int conn, int out, int err)
     return 0;
 }
 
+/* fd's status flags are a new pipe's. */
+static int pycgi_worker_stdio_plain(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+
+    return fl >= 0 && !(fl & (O_NONBLOCK | O_ASYNC | O_APPEND | O_DIRECT));
+}
+
 int pycgi_worker_conn_stdio_end(int conn, uint32_t serial, int keepable)
 {
     struct stat st[2];
 
     /* Still the request's pipes, whatever the script did to fds 1 and 2
-     * (closed, dup2()ed over, closed and reopened)? */
-    if (keepable && fstat(1, &st[0]) == 0 && fstat(2, &st[1]) == 0
+     * (closed, dup2()ed over, closed and reopened), and with the status
+     * flags a new pipe has (a script may have made stdout non-blocking:
+     * the next script's large writes would fail)? */
+    if (keepable && pycgi_worker_stdio_plain(1) && pycgi_worker_stdio_plain(2)
+        && fstat(1, &st[0]) == 0 && fstat(2, &st[1]) == 0
         && st[0].st_dev == pycgi_worker_stdio.dev[0]
         && st[0].st_ino == pycgi_worker_stdio.ino[0]
         && st[1].st_dev == pycgi_worker_stdio.dev[1]
@@ -464,8 +490,7 @@ void pycgi_worker_conn_loop(void)
 
                 conn = pycgi_worker_proc_lowfd(conn, &restored);
                 if (restored & 6) {
-                    /* Not the kept pipes any more. */
-                    pycgi_worker_stdio.kept = 0;
+                    /* Not both of the kept pipes any more. */
                     pycgi_worker_conn_unkeep();
                 }
             }

@@ -450,9 +450,16 @@ static long pycgi_worker_rss_over(unsigned long limit_kb)
     return pages * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-/* Children the script started: the finished ones are reaped (as init
- * would reap a CGI process's orphans); one still running would be
- * waited for by nobody. */
+void pycgi_worker_proc_reap(void)
+{
+    while (waitpid(-1, NULL, WNOHANG) > 0) {
+    }
+}
+
+/* Children the script started, and their orphans (the worker is a
+ * subreaper): the finished ones are reaped (as init would reap a CGI
+ * process's orphans); one still running would be waited for by nobody,
+ * and may hold the request's pipes. */
 static unsigned pycgi_worker_children(char *what, size_t whatlen)
 {
     pid_t pid;

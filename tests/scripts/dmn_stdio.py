@@ -8,6 +8,10 @@
 #            copy of it left open (the pipe stays open in the worker)
 #   badhdr   a malformed header line, then 200 KB of body
 #   stderr   one stderr line naming the query's tag
+#   nonblock the answer, with stdout left non-blocking
+#   bgjob    the answer; a background job of the shell (os.system,
+#            which forks in a way no Python hook sees) writes a line to
+#            the inherited stdout a second later
 import os, sys
 
 what = os.environ.get("QUERY_STRING", "")
@@ -43,6 +47,14 @@ elif what.startswith("close"):
     sys.stderr.flush()
     os.close(1)
     os.close(2)
+elif what.startswith("nonblock"):
+    sys.stdout.write("nonblock\n")
+    sys.stdout.flush()
+    os.set_blocking(1, False)
+elif what.startswith("bgjob"):
+    sys.stdout.write("bgjob\n")
+    sys.stdout.flush()
+    os.system("(sleep 1; echo LATE-%s) &" % tag)
 elif what.startswith("stderr"):
     sys.stderr.write("stdio-tag %s\n" % tag)
     sys.stdout.write("stderr %s\n" % tag)
