@@ -57,6 +57,22 @@ int pycgi_daemon_failing(request_rec *r)
     return 1;
 }
 
+/* Close *fd unless it is -1, and make it -1. */
+static void pycgi_daemon_close(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+static void pycgi_daemon_close3(int *a, int *b, int *c)
+{
+    pycgi_daemon_close(a);
+    pycgi_daemon_close(b);
+    pycgi_daemon_close(c);
+}
+
 static apr_status_t pycgi_daemon_cleanup(void *data)
 {
     pycgi_daemon_req *d = data;
@@ -65,22 +81,10 @@ static apr_status_t pycgi_daemon_cleanup(void *data)
         apr_atomic_dec32(&d->pool->stats->queued);
         d->queued = 0;
     }
-    if (d->conn >= 0) {
-        close(d->conn);
-        d->conn = -1;
-    }
-    if (d->pidfd >= 0) {
-        close(d->pidfd);
-        d->pidfd = -1;
-    }
-    if (d->out >= 0) {
-        close(d->out);
-        d->out = -1;
-    }
-    if (d->err >= 0) {
-        close(d->err);
-        d->err = -1;
-    }
+    pycgi_daemon_close(&d->conn);
+    pycgi_daemon_close(&d->pidfd);
+    pycgi_daemon_close(&d->out);
+    pycgi_daemon_close(&d->err);
     return APR_SUCCESS;
 }
 
@@ -106,19 +110,6 @@ static void pycgi_daemon_slow(request_rec *r, pycgi_linebuf *lb, void *data)
     }
     d->asked_stack = 1;
     pycgi_slowlog_divert(ev, lb);
-}
-
-static void pycgi_daemon_close3(int *a, int *b, int *c)
-{
-    int *all[3], i;
-
-    all[0] = a; all[1] = b; all[2] = c;
-    for (i = 0; i < 3; i++) {
-        if (*all[i] >= 0) {
-            close(*all[i]);
-            *all[i] = -1;
-        }
-    }
 }
 
 /* RLimitCPU, RLimitMEM, RLimitNPROC for a forked script, as APR's
@@ -590,7 +581,8 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
         reused = d->conn >= 0;
         kept = reused && !(h->flags & PYCGI_REQ_FORK);
         if (reused && !kept) {
-            pycgi_daemon_close3(&d->out, &d->err, &in[0]);
+            pycgi_daemon_close(&d->out);
+            pycgi_daemon_close(&d->err);
         }
         if ((!kept && (pipe2(out, O_CLOEXEC) < 0
                        || pipe2(err, O_CLOEXEC) < 0))
@@ -646,8 +638,7 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
             break;
         }
         pycgi_daemon_close3(&in[1], &d->out, &d->err);
-        close(d->conn);
-        d->conn = -1;
+        pycgi_daemon_close(&d->conn);
     }
     if (rc == -3) {
         /* The pool's workers fail to start.  Shutting our reading side
@@ -664,8 +655,7 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
         pycgi_daemon_close3(&in[1], &d->out, &d->err);
         if (rc == -3) {
             /* Nobody has it: the caller may run it another way. */
-            close(d->conn);
-            d->conn = -1;
+            pycgi_daemon_close(&d->conn);
             return PYCGI_DAEMON_UNSTARTED;
         }
         return pycgi_daemon_not_started(d, rc, &rep, deadline);

@@ -833,11 +833,9 @@ unsigned pycgi_worker_request(int conn, uint32_t serial, int *kept,
         pycgi_worker_forked = 0;
     }
     /* Kept only if nothing the script started (os.fork(), a subprocess)
-     * may hold a copy of the connection -- nor of the one kept before:
-     * that one goes too. */
-    if (forked && pycgi_worker_conn_kept() != conn) {
-        pycgi_worker_conn_unkeep();
-    }
+     * may hold a copy of the connection.  (A connection kept before
+     * another one was taken went already, with its pipes, when the new
+     * pipes arrived: no script saw it.) */
     retire = pycgi_worker_answer(conn, serial, status, retire, 1, !forked,
                                  kept, what, whatlen);
     if (!retire) {

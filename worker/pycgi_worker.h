@@ -223,9 +223,6 @@ void pycgi_worker_conn_publish(void);
  * /dev/null and the log). */
 void pycgi_worker_conn_unkeep(void);
 
-/* The kept connection, or -1. */
-int pycgi_worker_conn_kept(void);
-
 /* Before the worker runs Python for a request whose script does not
  * get fds 1 and 2 (fork isolation): kept pipes go back (fds 1 and 2 to
  * /dev/null and the log), and the connection kept with them unless it

@@ -275,11 +275,6 @@ static int pycgi_worker_stdio_release(void)
     return pycgi_worker_proc_own_std(6);
 }
 
-int pycgi_worker_conn_kept(void)
-{
-    return pycgi_worker_kept_fd;
-}
-
 void pycgi_worker_conn_child(int conn)
 {
     if (pycgi_worker_kept_fd >= 0 && pycgi_worker_kept_fd != conn) {
