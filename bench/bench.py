@@ -213,6 +213,7 @@ ROWS = [
     ("hello", "pycgi-fork", "event"),
     ("hello", "mod_wsgi", "prefork"),
     ("hello", "mod_wsgi-daemon", "prefork"),
+    ("hello", "mod_wsgi-daemon", "event"),
     ("hello", "mod_python", "prefork"),
     ("form", "mod_cgi", "prefork"),
     ("form", "pycgi-exec", "prefork"),
@@ -222,6 +223,7 @@ ROWS = [
     ("form", "pycgi-fork", "prefork"),
     ("form", "mod_wsgi", "prefork"),
     ("form", "mod_wsgi-daemon", "prefork"),
+    ("form", "mod_wsgi-daemon", "event"),
     ("json", "mod_cgi", "prefork"),
     ("json", "pycgi-exec", "prefork"),
     ("json", "pycgi-embedded", "prefork"),
@@ -230,6 +232,7 @@ ROWS = [
     ("json", "pycgi-fork", "prefork"),
     ("json", "mod_wsgi", "prefork"),
     ("json", "mod_wsgi-daemon", "prefork"),
+    ("json", "mod_wsgi-daemon", "event"),
 ]
 
 # The --sleep40 scenario, run instead of the table above: one burst of
@@ -1046,12 +1049,14 @@ def round_ratios(rows, server, ref_server, same_mpm=False, attr="samples"):
     """{(workload, mpm): [figure(server) / figure(ref_server) of each
     round]}: each ratio compares two measurements made minutes apart at
     most.  The reference is the prefork row of the workload, or with
-    same_mpm the row of the same MPM; attr names the figures."""
+    same_mpm the row of the same MPM (the prefork one if that MPM has
+    none); attr names the figures."""
     out = {}
     refs = {(r.workload, r.mpm): r for r in rows
             if r.server == ref_server and r.status == "ok"}
     for r in rows:
-        ref = refs.get((r.workload, r.mpm if same_mpm else "prefork"))
+        ref = refs.get((r.workload, r.mpm)) if same_mpm else None
+        ref = ref or refs.get((r.workload, "prefork"))
         if r.server == server and r.status == "ok" and ref:
             mine, theirs = getattr(r, attr), getattr(ref, attr)
             n = min(len(mine), len(theirs))
@@ -1063,8 +1068,9 @@ def round_ratios(rows, server, ref_server, same_mpm=False, attr="samples"):
 def compute_ratios(rows):
     """Ratios against the prefork mod_cgi and mod_wsgi rows of the same
     workload measured in this run (medians of the rounds); for the pycgi
-    daemon rows also against the prefork mod_wsgi daemon row and against
-    the pycgi embedded row of the same MPM."""
+    daemon rows also against the mod_wsgi daemon row and the pycgi
+    embedded row of the same MPM (mod_wsgi daemon's prefork row when
+    that MPM has none)."""
     for r in rows:
         if r.status == "ok" and r.samples:
             r.rps = statistics.median(r.samples)
@@ -1081,7 +1087,8 @@ def compute_ratios(rows):
         r.ratio_cgi = ratio(r, "mod_cgi")
         r.ratio_wsgi = ratio(r, "mod_wsgi")
         if r.server == "pycgi-daemon":
-            r.ratio_wsgi_daemon = ratio(r, "mod_wsgi-daemon")
+            r.ratio_wsgi_daemon = (ratio(r, "mod_wsgi-daemon", r.mpm)
+                                   or ratio(r, "mod_wsgi-daemon"))
             r.ratio_embedded = ratio(r, "pycgi-embedded", r.mpm)
 
 
@@ -1204,7 +1211,8 @@ def print_daemon_table(rows):
     daemon = [r for r in rows if r.server == "pycgi-daemon"]
     if not daemon:
         return
-    vs_wd = round_ratios(rows, "pycgi-daemon", "mod_wsgi-daemon")
+    vs_wd = round_ratios(rows, "pycgi-daemon", "mod_wsgi-daemon",
+                         same_mpm=True)
     vs_emb = round_ratios(rows, "pycgi-daemon", "pycgi-embedded",
                           same_mpm=True)
     head = ("scenario", "MPM", "req/s", "x mod_wsgi daemon", "rounds",
@@ -1234,9 +1242,9 @@ def print_daemon_table(rows):
                       fmt_range(vs_wd.get(key)),
                       fmt_ratio(r.ratio_embedded),
                       fmt_range(vs_emb.get(key)), rss, goals))
-    log("\npycgi daemon against mod_wsgi daemon (prefork, %d processes x 1 "
-        "thread) and pycgi embedded\n(same MPM): medians, lowest-highest "
-        "round.  idle worker: median VmRSS of the pycgi-worker\nprocesses "
+    log("\npycgi daemon against mod_wsgi daemon (%d processes x 1 "
+        "thread) and pycgi embedded,\nboth of the same MPM: medians, "
+        "lowest-highest round.  idle worker: median VmRSS of the pycgi-worker\nprocesses "
         "after the load (how many).  Goals for hello: x mod_wsgi daemon >= "
         "%.2g, x embedded >= %.2g,\nidle worker <= %d MB."
         % (WRK_CONNECTIONS, GOAL_VS_WSGI_DAEMON, GOAL_VS_EMBEDDED,
