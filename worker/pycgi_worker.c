@@ -323,6 +323,46 @@ static int pycgi_worker_suexec_ok(char *why, size_t whylen)
     return 0;
 }
 
+/* The bytes objects of the last request's environment, by position:
+ * most variables are the same from one request to the next (the
+ * server's, the client's headers), so their objects, with the hashes
+ * they cache, are used again instead of made anew.  Bytes are
+ * immutable: a script can hold one but never change it. */
+#define PYCGI_WORKER_ENV_CACHE 256
+static struct {
+    char *raw;                  /* "NAME=value", malloc()ed */
+    PyObject *k, *v;
+} pycgi_worker_envc[PYCGI_WORKER_ENV_CACHE];
+
+/* The key and value objects of env string s (whose '=' is at eq),
+ * borrowed from the cache entry i (made there if it holds another
+ * string); NULL on failure (then the entry is empty). */
+static int pycgi_worker_env_pair(size_t i, const char *s, const char *eq,
+                                 PyObject **k, PyObject **v)
+{
+    char *raw = pycgi_worker_envc[i].raw;
+
+    if (!raw || strcmp(raw, s)) {
+        free(raw);
+        Py_CLEAR(pycgi_worker_envc[i].k);
+        Py_CLEAR(pycgi_worker_envc[i].v);
+        pycgi_worker_envc[i].raw = NULL;
+        raw = strdup(s);
+        pycgi_worker_envc[i].k = PyBytes_FromStringAndSize(s, eq - s);
+        pycgi_worker_envc[i].v = PyBytes_FromString(eq + 1);
+        if (!raw || !pycgi_worker_envc[i].k || !pycgi_worker_envc[i].v) {
+            free(raw);
+            Py_CLEAR(pycgi_worker_envc[i].k);
+            Py_CLEAR(pycgi_worker_envc[i].v);
+            return PyErr_Occurred() ? -1 : (PyErr_NoMemory(), -1);
+        }
+        pycgi_worker_envc[i].raw = raw;
+    }
+    *k = pycgi_worker_envc[i].k;
+    *v = pycgi_worker_envc[i].v;
+    return 0;
+}
+
 /* os.environ (and os.environb: the same dict) = exactly the request's
  * environment, as python3 builds it at start-up: bytes keys and values,
  * the first of two same names wins, entries without '=' skipped. */
@@ -340,6 +380,13 @@ static int pycgi_worker_py_environ(const pycgi_worker_env *e)
         if (!eq) {
             continue;
         }
+        if (i < PYCGI_WORKER_ENV_CACHE) {
+            if (pycgi_worker_env_pair(i, s, eq, &k, &v) < 0
+                || !PyDict_SetDefault(d, k, v)) {
+                return -1;
+            }
+            continue;
+        }
         k = PyBytes_FromStringAndSize(s, eq - s);
         v = PyBytes_FromString(eq + 1);
         ok = k && v && PyDict_SetDefault(d, k, v);
@@ -350,6 +397,58 @@ static int pycgi_worker_py_environ(const pycgi_worker_env *e)
         }
     }
     return 0;
+}
+
+/* The script's path as a str, and its (mtime, size, inode) key: the
+ * last request's objects when they are the same (a worker serves one
+ * script over and over, as a rule).  New references. */
+static PyObject *pycgi_worker_path(const char *raw)
+{
+    static char *last_raw;
+    static PyObject *last;
+    PyObject *path;
+
+    if (last && !strcmp(last_raw, raw)) {
+        Py_INCREF(last);
+        return last;
+    }
+    path = PyUnicode_DecodeFSDefault(raw);
+    if (path) {
+        char *copy = strdup(raw);
+
+        if (copy) {
+            free(last_raw);
+            Py_XDECREF(last);
+            last_raw = copy;
+            last = path;
+            Py_INCREF(last);
+        }
+    }
+    return path;
+}
+
+static PyObject *pycgi_worker_key(const pycgi_proto_req *h)
+{
+    static PyObject *last;
+    static int64_t mtime, size;
+    static uint64_t inode;
+
+    if (!last || h->mtime != mtime || h->size != size || h->inode != inode) {
+        PyObject *key = Py_BuildValue("(LLK)", (long long)h->mtime,
+                                      (long long)h->size,
+                                      (unsigned long long)h->inode);
+
+        if (!key) {
+            return NULL;
+        }
+        Py_XDECREF(last);
+        last = key;
+        mtime = h->mtime;
+        size = h->size;
+        inode = h->inode;
+    }
+    Py_INCREF(last);
+    return last;
 }
 
 /* Run the script of the request in hand (fds 0-2 are its pipes).
@@ -397,14 +496,16 @@ static int pycgi_worker_run(pycgi_worker_env *e, unsigned *retire,
         }
         Py_XDECREF(res);
     }
-    path = PyUnicode_DecodeFSDefault(strs[0]);
-    key = Py_BuildValue("(LLK)", (long long)h->mtime, (long long)h->size,
-                        (unsigned long long)h->inode);
+    path = pycgi_worker_path(strs[0]);
+    key = pycgi_worker_key(h);
     argv = PyList_New(h->nargv);
     pp = e->pythonpath ? PyUnicode_DecodeFSDefault(e->pythonpath)
                        : (Py_INCREF(Py_None), Py_None);
     for (i = 0; argv && i < h->nargv; i++) {
-        PyObject *a = PyUnicode_DecodeFSDefault(strs[3 + i]);
+        /* argv[0] is the script's path, as a rule. */
+        PyObject *a = path && !strcmp(strs[3 + i], strs[0])
+                      ? (Py_INCREF(path), path)
+                      : PyUnicode_DecodeFSDefault(strs[3 + i]);
 
         if (!a) {
             Py_CLEAR(argv);
