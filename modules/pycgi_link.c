@@ -50,7 +50,8 @@ static pycgi_link_state *pycgi_link_get(conn_rec *c, int create)
     return l;
 }
 
-int pycgi_link_take(conn_rec *c, pycgi_pool *pool, int *out, int *err)
+int pycgi_link_take(conn_rec *c, pycgi_pool *pool, int *out, int *err,
+                    uint32_t *slot, uint64_t *word)
 {
     pycgi_link_state *l = pycgi_link_get(c, 0);
     uint64_t idle;
@@ -73,6 +74,8 @@ int pycgi_link_take(conn_rec *c, pycgi_pool *pool, int *out, int *err)
     fd = l->fd;
     *out = l->out;
     *err = l->err;
+    *slot = l->slot;
+    *word = l->word;
     l->fd = l->out = l->err = -1;
     l->pool = NULL;
     return fd;

@@ -29,6 +29,10 @@ typedef struct {
     volatile apr_uint32_t workers;      /* live workers (supervisor) */
     volatile apr_uint64_t requests;     /* handed to a worker */
     volatile apr_uint64_t reused;       /* of them, on a kept connection */
+    volatile apr_uint64_t dropped;      /* kept connections that failed
+                                         * before their worker took the
+                                         * request: sent again on a new
+                                         * connection */
     volatile apr_uint64_t queue_full;   /* 503: no room in the queue */
     volatile apr_uint64_t queue_timeouts; /* 503: waited too long */
     volatile apr_uint64_t max_reached;  /* a worker was wanted at the max */

@@ -277,7 +277,8 @@ static void pycgi_status_pools(request_rec *r, int autofmt)
             ap_rprintf(r, "Pool: name=%s max_workers=%d queue_size=%d "
                        "workers=%u queued=%u "
                        "requests=%" APR_UINT64_T_FMT " reused=%"
-                       APR_UINT64_T_FMT " max_reached=%"
+                       APR_UINT64_T_FMT " dropped=%" APR_UINT64_T_FMT
+                       " max_reached=%"
                        APR_UINT64_T_FMT " queue_full=%" APR_UINT64_T_FMT
                        " queue_timeouts=%" APR_UINT64_T_FMT " spawns=%"
                        APR_UINT64_T_FMT " kills=%" APR_UINT64_T_FMT
@@ -285,14 +286,17 @@ static void pycgi_status_pools(request_rec *r, int autofmt)
                        " retired=%s\n",
                        ap_escape_logitem(r->pool, p->name), p->max_workers,
                        p->queue_size, st->workers, st->queued, st->requests,
-                       st->reused, st->max_reached, st->queue_full, st->queue_timeouts, st->spawns,
+                       st->reused, st->dropped, st->max_reached,
+                       st->queue_full, st->queue_timeouts, st->spawns,
                        st->kills, st->crashes, failing,
                        *retired ? retired : "-");
         }
         else {
             ap_rprintf(r, "<h3>Pool %s</h3>\n<p>%u of at most %d workers; "
                        "%u requests waiting; %" APR_UINT64_T_FMT " requests "
-                       "served (%" APR_UINT64_T_FMT " on kept connections); "
+                       "served (%" APR_UINT64_T_FMT " on kept connections, "
+                       "%" APR_UINT64_T_FMT " sent again after a kept "
+                       "connection failed); "
                        "maximum reached %" APR_UINT64_T_FMT " times; "
                        "%" APR_UINT64_T_FMT " refused (queue full), %"
                        APR_UINT64_T_FMT " queue timeouts; %" APR_UINT64_T_FMT
@@ -303,7 +307,7 @@ static void pycgi_status_pools(request_rec *r, int autofmt)
                        "</tr>\n",
                        ap_escape_html(r->pool, p->name), st->workers,
                        p->max_workers, st->queued, st->requests, st->reused,
-                       st->max_reached, st->queue_full, st->queue_timeouts,
+                       st->dropped, st->max_reached, st->queue_full, st->queue_timeouts,
                        st->spawns, st->kills, st->crashes,
                        *retired ? ap_escape_html(r->pool, retired) : "none",
                        failing ? apr_psprintf(r->pool, " <strong>Failing: "

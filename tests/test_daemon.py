@@ -1089,6 +1089,51 @@ def test_a_kept_connection_to_a_worker_that_died_is_given_up(dsrv):
         conn.close()
 
 
+def test_claims_a_worker_gives_up_are_sent_again_on_a_new_connection(dsrv,
+                                                                    dsite):
+    """A body-less request on a kept connection goes without STARTED (a
+    quiet start); a worker woken by a new connection while such a claim
+    is made gives the claim up, closing the kept connection with the
+    request unread, and httpd sends it again on a new connection.  Four
+    keep-alive clients of solo.test (one worker) collide that way often:
+    each of their 600 requests is answered with its own nonce, its
+    script ran exactly once (dmn_once.py writes down every run), and the
+    pool counts the requests sent again (`dropped`)."""
+    runs = dsite.path("capture/once-%s-%s.txt" % (dsrv.mpm, uuid.uuid4().hex))
+    before = int(pool(dsrv, "solo.test")["dropped"])
+    errors, lock = [], threading.Lock()
+
+    def client(k):
+        conn = http.client.HTTPConnection("127.0.0.1", dsrv.port, timeout=30)
+        try:
+            for i in range(150):
+                nonce = "c%d-%d" % (k, i)
+                st, body = _keepalive_get(
+                    conn, "/pycgi/dmn_once.py?%s:%s" % (runs, nonce),
+                    "solo.test")
+                if st != 200 or body.decode().strip() != nonce:
+                    with lock:
+                        errors.append((nonce, st, body[:200]))
+        except Exception as e:  # noqa: BLE001 -- reported below
+            with lock:
+                errors.append(("client %d" % k, repr(e)))
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors[:5]
+    with open(runs) as f:
+        ran = f.read().split()
+    assert len(ran) == 600 and len(set(ran)) == 600, \
+        [n for n in set(ran) if ran.count(n) > 1][:5]
+    dropped = int(pool(dsrv, "solo.test")["dropped"]) - before
+    assert dropped > 0, "no claim was given up: the case went untested"
+
+
 def test_a_kept_connection_survives_its_worker_retiring(dsrv):
     """mr3.test retires its worker every 3 requests: 10 requests of one
     keep-alive client all answer 200, from a new worker every 3."""
