@@ -379,60 +379,6 @@ static int pycgi_daemon_reply(pycgi_daemon_req *d, pycgi_proto_reply *rep,
     return rep->magic == PYCGI_PROTO_MAGIC ? 1 : -1;
 }
 
-/* A quiet start (see "Quiet starts" in pycgi_proto.h): the first sign
- * of the worker, waited for at most PYCGI_DAEMON_QUIET_LOOK (the pipe
- * loop then waits on): output, DONE or EOF mean it has the request, and
- * *rep becomes the STARTED it did not send, from the claim (`slot`,
- * `word`); a REFUSED is read into *rep.  1, or 0 when the request was
- * never read (ECONNRESET: the worker gave up the claim, or died): then
- * it goes to a new connection. */
-#define PYCGI_DAEMON_QUIET_LOOK 100
-static int pycgi_daemon_quiet(pycgi_daemon_req *d, pycgi_proto_reply *rep,
-                              uint32_t slot, uint64_t word)
-{
-    struct pollfd p[3];
-    pycgi_proto_reply peek;
-    ssize_t got;
-    int n;
-
-    p[0].fd = d->conn;
-    p[1].fd = d->out;
-    p[2].fd = d->err;
-    p[0].events = p[1].events = p[2].events = POLLIN;
-    do {
-        n = poll(p, 3, PYCGI_DAEMON_QUIET_LOOK);
-    } while (n < 0 && errno == EINTR);
-    if (n > 0 && !p[0].revents
-        && ((p[1].revents & (POLLIN | POLLHUP)) == POLLHUP
-            || (p[2].revents & (POLLIN | POLLHUP)) == POLLHUP)) {
-        /* A pipe closed with nothing in it: the worker is exiting (it
-         * closes its fds 1 and 2 before the connection).  Its
-         * connection says whether it read the request. */
-        do {
-            n = poll(p, 1, PYCGI_DAEMON_QUIET_LOOK);
-        } while (n < 0 && errno == EINTR);
-    }
-    if (n > 0 && p[0].revents) {
-        got = recv(d->conn, &peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT);
-        if (got < 0 && errno == ECONNRESET) {
-            return 0;
-        }
-        if (got == (ssize_t)sizeof(peek) && peek.magic == PYCGI_PROTO_MAGIC
-            && peek.kind == PYCGI_REPLY_REFUSED) {
-            /* Sent before the connection closed: nothing follows it. */
-            (void)!recv(d->conn, &peek, sizeof(peek), MSG_DONTWAIT);
-            *rep = peek;
-            return 1;
-        }
-    }
-    rep->magic = PYCGI_PROTO_MAGIC;
-    rep->kind = PYCGI_REPLY_STARTED;
-    rep->status = (int32_t)slot;
-    rep->flags = (uint32_t)word & ~PYCGI_CLAIMED;
-    d->worker = (pid_t)(word >> 32);
-    return 1;
-}
-
 /* No worker took the request: say why, with the status it maps to. */
 static int pycgi_daemon_not_started(pycgi_daemon_req *d, int rc,
                                     const pycgi_proto_reply *rep,
@@ -547,19 +493,6 @@ static int pycgi_daemon_ended(void *data)
     pycgi_daemon_req *d = data;
 
     pycgi_daemon_read_done(d);
-    if ((d->done_n < 0 && errno == ECONNRESET)
-        || (d->done_n == (ssize_t)sizeof(d->done)
-            && d->done.magic == PYCGI_PROTO_MAGIC
-            && d->done.kind == PYCGI_REPLY_REFUSED)) {
-        /* A quiet start's worker let the request go unrun, but later
-         * than PYCGI_DAEMON_QUIET_LOOK (a machine too loaded to run it
-         * for that long): the client gets the missing output's 500. */
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, d->r, PYCGI_LOGNO(0912)
-                      "daemon worker %ld let the request go late (%s), "
-                      "without running %s", (long)d->worker,
-                      d->done_n < 0 ? "the connection closed unread"
-                      : "refused", d->r->filename);
-    }
     return pycgi_daemon_done_kept(d);
 }
 
@@ -609,9 +542,7 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     apr_size_t len;
     apr_status_t rv;
     char *msg;
-    int rc, status, nostdin, late = 0, attempt, reused, kept, quiet, ngive;
-    uint32_t kslot = 0;
-    uint64_t kword = 0;
+    int rc, status, nostdin, late = 0, attempt, reused, kept, ngive;
 
     d->r = r;
     d->conn = d->out = d->err = -1;
@@ -642,16 +573,13 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
      * ones).  Otherwise pipes first, then connect and send at once: the
      * worker that wakes for the connection finds the request there
      * already.  A kept connection that fails before its worker said
-     * STARTED (the worker retired or died meanwhile), or whose claim
-     * the worker gave up (a quiet start's DROPPED), is given up, and
+     * STARTED (the worker retired or died meanwhile) is given up, and
      * the request starts over on a new one, with new pipes. */
     for (attempt = 0; ; attempt++) {
         d->conn = attempt ? -1 : pycgi_link_take(r->connection, d->pool,
-                                                 &d->out, &d->err, &kslot,
-                                                 &kword);
+                                                 &d->out, &d->err);
         reused = d->conn >= 0;
         kept = reused && !(h->flags & PYCGI_REQ_FORK);
-        quiet = kept && nostdin;
         if (reused && !kept) {
             pycgi_daemon_close(&d->out);
             pycgi_daemon_close(&d->err);
@@ -680,9 +608,8 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
             apr_atomic_inc32(&d->pool->stats->queued);
             d->queued = 1;
         }
-        h->flags &= ~(PYCGI_REQ_KEPT_STDIO | PYCGI_REQ_QUIET);
-        h->flags |= (kept ? PYCGI_REQ_KEPT_STDIO : 0)
-                    | (quiet ? PYCGI_REQ_QUIET : 0);
+        h->flags = kept ? h->flags | PYCGI_REQ_KEPT_STDIO
+                        : h->flags & ~PYCGI_REQ_KEPT_STDIO;
         ngive = 0;
         if (!nostdin) {
             give[ngive++] = in[0];
@@ -695,10 +622,7 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
         /* The script's ends are the worker's now (or nobody's). */
         pycgi_daemon_close3(&in[0], &out[1], &err[1]);
         rc = -1;
-        if (rv == APR_SUCCESS && quiet) {
-            rc = pycgi_daemon_quiet(d, &rep, kslot, kword);
-        }
-        else if (rv == APR_SUCCESS) {
+        if (rv == APR_SUCCESS) {
             /* The worker has yet to wake up: wait first (a recvmsg()
              * now would only say EAGAIN). */
             rc = pycgi_daemon_wait_started(d, deadline);
@@ -713,6 +637,8 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
                            || rep.kind == PYCGI_REPLY_REFUSED))) {
             break;
         }
+        /* Sent again on a new connection (the worker gave up the claim:
+         * a new connection woke it at the same time; or it is gone). */
         __atomic_add_fetch(&d->pool->stats->dropped, 1, __ATOMIC_RELAXED);
         pycgi_daemon_close3(&in[1], &d->out, &d->err);
         pycgi_daemon_close(&d->conn);

@@ -50,8 +50,7 @@ static pycgi_link_state *pycgi_link_get(conn_rec *c, int create)
     return l;
 }
 
-int pycgi_link_take(conn_rec *c, pycgi_pool *pool, int *out, int *err,
-                    uint32_t *slot, uint64_t *word)
+int pycgi_link_take(conn_rec *c, pycgi_pool *pool, int *out, int *err)
 {
     pycgi_link_state *l = pycgi_link_get(c, 0);
     uint64_t idle;
@@ -74,8 +73,6 @@ int pycgi_link_take(conn_rec *c, pycgi_pool *pool, int *out, int *err,
     fd = l->fd;
     *out = l->out;
     *err = l->err;
-    *slot = l->slot;
-    *word = l->word;
     l->fd = l->out = l->err = -1;
     l->pool = NULL;
     return fd;

@@ -21,14 +21,11 @@
 /* c's kept connection to an idle worker of `pool`, claimed (no other
  * request can reach that worker now): the fd, now the caller's, with
  * our ends of the script's stdout and stderr pipes that the worker
- * keeps with it (*out, *err, the caller's too), the worker's slot and
- * its claim word as given to pycgi_link_keep() (*slot, *word: the
- * worker's pid and the connection's serial, PYCGI_CLAIM()).  If the
- * worker is gone meanwhile, the first send or read fails (a claim is
- * void once the connection closes).  -1 when there is none or it is no
- * longer usable (then all three are closed). */
-int pycgi_link_take(conn_rec *c, pycgi_pool *pool, int *out, int *err,
-                    uint32_t *slot, uint64_t *word);
+ * keeps with it (*out, *err, the caller's too).  If the worker is gone
+ * meanwhile, the first send or read fails (a claim is void once the
+ * connection closes).  -1 when there is none or it is no longer usable
+ * (then all three are closed). */
+int pycgi_link_take(conn_rec *c, pycgi_pool *pool, int *out, int *err);
 
 /* Keep `fd` and the pipe ends `out` and `err` (the caller's, after a
  * clean request: its DONE read, nothing pending on any of them) for c's

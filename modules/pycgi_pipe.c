@@ -29,6 +29,8 @@ typedef struct {
                                  * or read to its end when draining */
     int out_eof;                /* stdout's real EOF was read */
     int drain_err;              /* stderr could not be read to empty */
+    int drain_empty;            /* draining, one look found both pipes
+                                 * empty: nothing more to read */
 } pycgi_pipe_state;
 
 /* How long stderr may stay open once stdout has closed. */
@@ -210,7 +212,12 @@ static apr_status_t pycgi_pipe_wait_out(pycgi_pipe_state *x,
             continue;
         }
         if (APR_STATUS_IS_TIMEUP(rv)) {
-            if (bounded || x->drain) {
+            if (x->drain) {
+                /* Both pipes (stderr unless at its EOF) in that look. */
+                x->drain_empty = 1;
+                return APR_EOF;
+            }
+            if (bounded) {
                 return APR_EOF;
             }
             return timeout ? APR_TIMEUP : APR_EAGAIN;
@@ -539,9 +546,10 @@ int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
      * was given up after the script's exit (a background child holding
      * both pipes would double the wait; mod_cgi gives up at once). */
     if (x->drain && x->cut) {
-        /* All of stderr is in its pipe too: read while there is some. */
+        /* All of stderr is in its pipe too: read while there is some
+         * (unless the look that ended stdout saw it empty as well). */
         pycgi_pipe_unpoll(x, x->out, PYCGI_PIPE_OUT);
-        while (x->err) {
+        while (x->err && !x->drain_empty) {
             apr_int32_t n;
             const apr_pollfd_t *pres;
 

@@ -50,22 +50,6 @@
  * Nothing is kept after a script started a process: it could hold
  * a copy of a pipe.
  *
- * Quiet starts.  A request without a body sent on a claimed connection
- * (kept pipes, so no descriptor at all) says PYCGI_REQ_QUIET: the
- * worker sends no STARTED for it, and httpd, which knows the worker's
- * pid, slot and serial from the claim, waits for the script's output
- * straight away: one wake-up of httpd and two system calls fewer per
- * request.  What STARTED is for -- telling a request the worker never
- * took from one it took -- the kernel tells instead: a worker that
- * gives up a claim (a new connection woke it at the same time: see
- * pycgi_worker_conn_loop) or dies closes the connection, and a
- * request it never read makes that close an ECONNRESET on httpd's side
- * (or the send fails, EPIPE, if the close came first); then httpd sends
- * the request again on a new connection.  A REFUSED comes as before.
- * A plain EOF means the worker read the request, and may have run the
- * script: never sent again (a body-less request is not always
- * idempotent); the client gets the error.
- *
  * Every length is checked by the reader; a record that does not parse
  * ends the connection (the worker logs it and goes on).
  */
@@ -76,7 +60,7 @@
 #include <stdint.h>
 
 #define PYCGI_PROTO_MAGIC    0x50594347u     /* "PYCG" */
-#define PYCGI_PROTO_VERSION  5u
+#define PYCGI_PROTO_VERSION  4u
 #define PYCGI_TOKEN_LEN      16
 /* The most string bytes a request may carry (environment + argv). */
 #define PYCGI_PROTO_MAX_LEN  (4u * 1024 * 1024)
@@ -122,9 +106,6 @@ typedef struct {
 #define PYCGI_REQ_KEPT_STDIO 8u     /* on a kept connection: stdout and
                                      * stderr are the kept pipes, not
                                      * passed (see "Kept pipes") */
-#define PYCGI_REQ_QUIET     16u     /* with KEPT_STDIO and NO_STDIN, on a
-                                     * claimed connection: no STARTED
-                                     * (see "Quiet starts") */
 #define PYCGI_REQ_FORK       4u     /* PyCGIIsolation fork: the worker
                                      * forks a child that applies
                                      * rlimit[], runs the script and

@@ -1091,14 +1091,13 @@ def test_a_kept_connection_to_a_worker_that_died_is_given_up(dsrv):
 
 def test_claims_a_worker_gives_up_are_sent_again_on_a_new_connection(dsrv,
                                                                     dsite):
-    """A body-less request on a kept connection goes without STARTED (a
-    quiet start); a worker woken by a new connection while such a claim
-    is made gives the claim up, closing the kept connection with the
-    request unread, and httpd sends it again on a new connection.  Four
-    keep-alive clients of solo.test (one worker) collide that way often:
-    each of their 600 requests is answered with its own nonce, its
-    script ran exactly once (dmn_once.py writes down every run), and the
-    pool counts the requests sent again (`dropped`)."""
+    """A worker woken by a new connection at the moment its kept
+    connection is claimed gives the claim up, closing that connection,
+    and httpd sends the request again on a new one (it had no STARTED
+    yet).  Four keep-alive clients of solo.test (one worker) collide that
+    way often: each of their 600 requests is answered with its own
+    nonce, its script ran exactly once (dmn_once.py writes down every
+    run), and the pool counts the requests sent again (`dropped`)."""
     runs = dsite.path("capture/once-%s-%s.txt" % (dsrv.mpm, uuid.uuid4().hex))
     before = int(pool(dsrv, "solo.test")["dropped"])
     errors, lock = [], threading.Lock()

@@ -490,7 +490,7 @@ def test_suexec_rule_violation_is_refused_in_daemon_mode(usrv, tree, rule):
 
 # -- forged requests: the worker's own checks ---------------------------------
 
-MAGIC, VERSION = 0x50594347, 5
+MAGIC, VERSION = 0x50594347, 4
 
 
 def worker_pool(pid):

@@ -858,10 +858,8 @@ unsigned pycgi_worker_request(int conn, uint32_t serial, int *kept,
     snprintf(pycgi_worker_slot->script, sizeof(pycgi_worker_slot->script),
              "%s", pycgi_worker_strs[0]);
     pycgi_worker_set_state(PYCGI_SLOT_BUSY, PYCGI_RETIRE_NONE);
-    /* A quiet start has no STARTED: httpd knows whom it claimed. */
-    if (!(pycgi_worker_req.flags & PYCGI_REQ_QUIET)
-        && pycgi_worker_conn_reply(conn, PYCGI_REPLY_STARTED,
-                                   (int)pycgi_worker_args.slot, serial) < 0) {
+    if (pycgi_worker_conn_reply(conn, PYCGI_REPLY_STARTED,
+                           (int)pycgi_worker_args.slot, serial) < 0) {
         /* httpd gave up on the request already. */
         pycgi_worker_conn_close_all(fds, nfds);
         pycgi_worker_set_state(PYCGI_SLOT_IDLE, PYCGI_RETIRE_NONE);

@@ -207,12 +207,6 @@ int pycgi_worker_conn_read(int conn, int *fds, int *nfds, const char **err)
         *err = "kept pipes asked for where there are none";
         return -1;
     }
-    if ((h->flags & PYCGI_REQ_QUIET)
-        && (!(h->flags & PYCGI_REQ_KEPT_STDIO)
-            || !(h->flags & PYCGI_REQ_NO_STDIN))) {
-        *err = "a quiet start off a kept connection, or with a body";
-        return -1;
-    }
     if (nstr > pycgi_worker_strcap) {
         char **s = realloc(pycgi_worker_strs, nstr * sizeof(char *));
 
@@ -476,18 +470,15 @@ void pycgi_worker_conn_loop(void)
         if (listen_ready) {
             /* A new connection first, even against a claim: this worker
              * alone was woken for it (EPOLLEXCLUSIVE).  A claim it beats
-             * is given up by closing the kept connection, unread (see
-             * "Quiet starts"): its httpd side starts over on a new
-             * connection, which wakes another worker. */
+             * is given up by closing the kept connection: its httpd
+             * side starts over on a new connection, which wakes another
+             * worker. */
             conn = accept4(pycgi_worker_fd.listen, NULL, NULL,
                            SOCK_CLOEXEC | SOCK_NONBLOCK);
             if (conn < 0 && errno != EAGAIN && errno != EINTR
                 && errno != ECONNABORTED) {
                 snprintf(what, sizeof(what), "accept: %s", strerror(errno));
                 pycgi_worker_retire(PYCGI_RETIRE_ERROR, what);
-            }
-            if (conn >= 0 && (was & PYCGI_CLAIMED)) {
-                pycgi_worker_conn_unkeep();
             }
             if (conn >= 0 && conn <= 2) {
                 int restored;
@@ -500,6 +491,9 @@ void pycgi_worker_conn_loop(void)
             }
         }
         if (conn >= 0) {
+            if (was & PYCGI_CLAIMED) {
+                pycgi_worker_conn_unkeep();
+            }
             retire = pycgi_worker_serve(conn, serial_next, what,
                                         sizeof(what));
             serial_next += 2;

@@ -8,7 +8,7 @@
 import array, glob, json, os, socket, struct, urllib.parse
 
 q = dict(urllib.parse.parse_qsl(os.environ.get("QUERY_STRING", "")))
-MAGIC, VERSION = 0x50594347, 5
+MAGIC, VERSION = 0x50594347, 4
 results = []
 # "index": only that pool's socket (one with a live worker to answer).
 name = "%s.sock" % q["index"] if "index" in q else "*.sock"
