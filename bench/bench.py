@@ -1244,9 +1244,10 @@ def print_daemon_table(rows):
                       fmt_range(vs_emb.get(key)), rss, goals))
     log("\npycgi daemon against mod_wsgi daemon (%d processes x 1 "
         "thread) and pycgi embedded,\nboth of the same MPM: medians, "
-        "lowest-highest round.  idle worker: median VmRSS of the pycgi-worker\nprocesses "
-        "after the load (how many).  Goals for hello: x mod_wsgi daemon >= "
-        "%.2g, x embedded >= %.2g,\nidle worker <= %d MB."
+        "lowest-highest round.  idle worker: median VmRSS of the\n"
+        "pycgi-worker processes after the load (how many).  Goals for "
+        "hello: x mod_wsgi\ndaemon >= %.2g, x embedded >= %.2g, idle "
+        "worker <= %d MB."
         % (WRK_CONNECTIONS, GOAL_VS_WSGI_DAEMON, GOAL_VS_EMBEDDED,
            GOAL_WORKER_RSS_MB))
     print_cells(head, lines, "<<>>>>>>")

@@ -307,8 +307,8 @@ static void pycgi_status_pools(request_rec *r, int autofmt)
                        "</tr>\n",
                        ap_escape_html(r->pool, p->name), st->workers,
                        p->max_workers, st->queued, st->requests, st->reused,
-                       st->dropped, st->max_reached, st->queue_full, st->queue_timeouts,
-                       st->spawns, st->kills, st->crashes,
+                       st->dropped, st->max_reached, st->queue_full,
+                       st->queue_timeouts, st->spawns, st->kills, st->crashes,
                        *retired ? ap_escape_html(r->pool, retired) : "none",
                        failing ? apr_psprintf(r->pool, " <strong>Failing: "
                                               "the last %u workers died "

@@ -327,39 +327,66 @@ static int pycgi_worker_suexec_ok(char *why, size_t whylen)
  * most variables are the same from one request to the next (the
  * server's, the client's headers), so their objects, with the hashes
  * they cache, are used again instead of made anew.  Bytes are
- * immutable: a script can hold one but never change it. */
-#define PYCGI_WORKER_ENV_CACHE 256
-static struct {
+ * immutable: a script can hold one but never change it.  As many
+ * entries as the largest environment so far (bounded by the request
+ * record's PYCGI_PROTO_MAX_LEN). */
+typedef struct {
     char *raw;                  /* "NAME=value", malloc()ed */
     PyObject *k, *v;
-} pycgi_worker_envc[PYCGI_WORKER_ENV_CACHE];
+} pycgi_worker_envc_entry;
+static pycgi_worker_envc_entry *pycgi_worker_envc;
+static size_t pycgi_worker_envc_cap;
+
+/* Room for n entries: 0, or -1 with MemoryError set. */
+static int pycgi_worker_envc_grow(size_t n)
+{
+    pycgi_worker_envc_entry *c;
+
+    if (n <= pycgi_worker_envc_cap) {
+        return 0;
+    }
+    c = realloc(pycgi_worker_envc, n * sizeof(*c));
+    if (!c) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memset(c + pycgi_worker_envc_cap, 0,
+           (n - pycgi_worker_envc_cap) * sizeof(*c));
+    pycgi_worker_envc = c;
+    pycgi_worker_envc_cap = n;
+    return 0;
+}
 
 /* The key and value objects of env string s (whose '=' is at eq),
- * borrowed from the cache entry i (made there if it holds another
- * string); NULL on failure (then the entry is empty). */
-static int pycgi_worker_env_pair(size_t i, const char *s, const char *eq,
-                                 PyObject **k, PyObject **v)
+ * borrowed from cache entry e, made there if it holds another string.
+ * 0, or -1 with an exception set (the entry keeps what it had). */
+static int pycgi_worker_env_pair(pycgi_worker_envc_entry *e, const char *s,
+                                 const char *eq)
 {
-    char *raw = pycgi_worker_envc[i].raw;
+    char *raw;
+    PyObject *k, *v;
 
-    if (!raw || strcmp(raw, s)) {
-        free(raw);
-        Py_CLEAR(pycgi_worker_envc[i].k);
-        Py_CLEAR(pycgi_worker_envc[i].v);
-        pycgi_worker_envc[i].raw = NULL;
-        raw = strdup(s);
-        pycgi_worker_envc[i].k = PyBytes_FromStringAndSize(s, eq - s);
-        pycgi_worker_envc[i].v = PyBytes_FromString(eq + 1);
-        if (!raw || !pycgi_worker_envc[i].k || !pycgi_worker_envc[i].v) {
-            free(raw);
-            Py_CLEAR(pycgi_worker_envc[i].k);
-            Py_CLEAR(pycgi_worker_envc[i].v);
-            return PyErr_Occurred() ? -1 : (PyErr_NoMemory(), -1);
-        }
-        pycgi_worker_envc[i].raw = raw;
+    if (e->raw && !strcmp(e->raw, s)) {
+        return 0;
     }
-    *k = pycgi_worker_envc[i].k;
-    *v = pycgi_worker_envc[i].v;
+    raw = strdup(s);
+    k = PyBytes_FromStringAndSize(s, eq - s);
+    v = PyBytes_FromString(eq + 1);
+    if (!raw || !k || !v) {
+        free(raw);
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+        if (!PyErr_Occurred()) {
+            PyErr_NoMemory();
+        }
+        return -1;
+    }
+    free(e->raw);
+    Py_XDECREF(e->k);
+    Py_XDECREF(e->v);
+    e->raw = raw;
+    e->k = k;
+    e->v = v;
     return 0;
 }
 
@@ -371,28 +398,19 @@ static int pycgi_worker_py_environ(const pycgi_worker_env *e)
     PyObject *d = pycgi_worker_py.environ_data;
     size_t i;
 
+    if (pycgi_worker_envc_grow(e->n) < 0) {
+        return -1;
+    }
     PyDict_Clear(d);
     for (i = 0; i < e->n; i++) {
         const char *s = e->envp[i], *eq = strchr(s, '=');
-        PyObject *k, *v;
-        int ok;
+        pycgi_worker_envc_entry *c = &pycgi_worker_envc[i];
 
         if (!eq) {
             continue;
         }
-        if (i < PYCGI_WORKER_ENV_CACHE) {
-            if (pycgi_worker_env_pair(i, s, eq, &k, &v) < 0
-                || !PyDict_SetDefault(d, k, v)) {
-                return -1;
-            }
-            continue;
-        }
-        k = PyBytes_FromStringAndSize(s, eq - s);
-        v = PyBytes_FromString(eq + 1);
-        ok = k && v && PyDict_SetDefault(d, k, v);
-        Py_XDECREF(k);
-        Py_XDECREF(v);
-        if (!ok) {
+        if (pycgi_worker_env_pair(c, s, eq) < 0
+            || !PyDict_SetDefault(d, c->k, c->v)) {
             return -1;
         }
     }
