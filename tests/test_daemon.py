@@ -14,6 +14,7 @@ with its own pool:
               from "retired and replaced"; QueueTimeout 8
   tiny.test   MaxWorkers 1, QueueSize 1, QueueTimeout 1 (pool sizing)
   mr3.test    MaxWorkers 1, MaxRequests 3, QueueTimeout 8
+  mr5.test    MaxWorkers 2, MaxRequests 5, QueueTimeout 8
   idle.test   MaxWorkers 1, IdleTimeout 1, QueueTimeout 8
   mem.test    MaxWorkers 1, MemoryLimit 64, QueueTimeout 8
   a.test      DocumentRoot <site>/vhost_a (MaxWorkers 1)
@@ -93,6 +94,8 @@ VHOSTS = "".join([
     _vhost("tiny.test", "PyCGIDaemonMaxWorkers 1\nPyCGIDaemonQueueSize 1\n"
                         "PyCGIDaemonQueueTimeout 1"),
     _vhost("mr3.test", "PyCGIDaemonMaxWorkers 1\nPyCGIDaemonMaxRequests 3\n"
+                       "PyCGIDaemonQueueTimeout 8"),
+    _vhost("mr5.test", "PyCGIDaemonMaxWorkers 2\nPyCGIDaemonMaxRequests 5\n"
                        "PyCGIDaemonQueueTimeout 8"),
     _vhost("idle.test", "PyCGIDaemonMaxWorkers 1\nPyCGIDaemonIdleTimeout 1\n"
                         "PyCGIDaemonQueueTimeout 8"),
@@ -898,6 +901,91 @@ def test_max_requests_replaces_the_worker(dsrv):
     text = assert_log(dsrv, mark, retire_pattern(pids[0]))
     assert "maximum requests" in re.search(retire_pattern(pids[0]),
                                            text).group(1)
+
+
+def test_a_worker_retired_in_use_is_replaced_before_the_next_request(dsrv):
+    """A worker that retires for PyCGIDaemonMaxRequests has its successor
+    started by the supervisor at once: the pool keeps its size without
+    waiting for a request that finds no worker."""
+    first = who(dsrv, "mr3.test")["pid"]
+    mark = dsrv.log_mark()
+    for _ in range(3):
+        if re.search(retire_pattern(first), dsrv.log_since(mark)):
+            break
+        who(dsrv, "mr3.test")
+    assert_log(dsrv, mark, retire_pattern(first))
+    name = pool_name(dsrv, "mr3.test")
+    deadline = time.monotonic() + 8
+    while True:
+        _, workers = status(dsrv)
+        mine = [w for w in workers if w["pool"] == name]
+        if any(int(w["pid"]) != first for w in mine):
+            break
+        assert time.monotonic() < deadline, \
+            "no successor without a request: %r" % mine
+        time.sleep(0.1)
+    # The successor serves the next request.
+    assert who(dsrv, "mr3.test")["pid"] not in (first,)
+
+
+def _wait_idle_workers(server, name, n, timeout=10):
+    deadline = time.monotonic() + timeout
+    while True:
+        _, workers = status(server)
+        idle = [w for w in workers
+                if w["pool"] == name and w["state"] == "idle"]
+        if len(idle) >= n:
+            return
+        assert time.monotonic() < deadline, \
+            "pool %s: not %d idle workers: %r" % (name, n, workers)
+        time.sleep(0.05)
+
+
+def test_keepalive_clients_keep_their_workers_through_retirements(dsrv):
+    """Two keep-alive clients of mr5.test (two workers, each retiring
+    after 5 requests) take turns for 60 requests, each once both workers
+    are idle.  After a retirement the client that lost its worker gets
+    the successor, after at most one request on another's worker: most
+    requests go over kept connections (`reused`).  Before: the pool
+    shrank to one worker at the first retirement and the clients took it
+    from each other at every turn."""
+    name = pool_name(dsrv, "mr5.test")
+    conns = [http.client.HTTPConnection("127.0.0.1", dsrv.port, timeout=20)
+             for _ in range(2)]
+    try:
+        # Two workers, one per client: both at once, each sleeping.
+        results = []
+        threads = [threading.Thread(target=lambda c=c: results.append(
+            _keepalive_get(c, "/pycgi/dmn_sleep.py?0.5", "mr5.test")))
+            for c in conns]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert [st for st, _ in results] == [200, 200], results
+        before = pool(dsrv, "mr5.test")
+        for i in range(60):
+            _wait_idle_workers(dsrv, name, 2)
+            st, body = _keepalive_get(conns[i % 2],
+                                      "/pycgi/dmn_who.py?i=%d" % i,
+                                      "mr5.test")
+            assert st == 200 and json.loads(body)["query"] == "i=%d" % i, \
+                (i, st, body[:200])
+        after = pool(dsrv, "mr5.test")
+    finally:
+        for c in conns:
+            c.close()
+    requests = int(after["requests"]) - int(before["requests"])
+    reused = int(after["reused"]) - int(before["reused"])
+    retired = int(after["retired"].get("max requests", 0)) \
+        - int(before["retired"].get("max requests", 0))
+    assert requests == 60, (before, after)
+    assert retired >= 10, (before, after)
+    # Each retirement costs its client one new connection, and at most
+    # one more for the client it took a worker from.
+    assert reused >= 60 - 3 * retired and reused >= 30, \
+        "reused %d of 60 with %d retirements (pool %s)" % (
+            reused, retired, name)
 
 
 def test_memory_limit_replaces_the_worker_that_stays_over_it(dsrv):

@@ -403,6 +403,34 @@ static unsigned pycgi_worker_serve(int conn, uint32_t serial, char *what,
     return retire;
 }
 
+/* To the back of the line of idle workers that the pool's socket wakes.
+ * With EPOLLEXCLUSIVE a new connection wakes the first worker, in the
+ * order they began to wait on the socket, that is idle in epoll_wait():
+ * a fixed order.  A worker that took a new connection while it kept
+ * another client connection's (it gave that one up: a steal) goes
+ * behind the others, so that a worker keeping nothing, such as the
+ * fresh one that replaces a retired worker, is woken before the others
+ * are stolen from in turn.  Otherwise the client connection that lost
+ * its worker steals another's, whose client steals the next, and so on
+ * while the fresh worker idles behind them all: measured under event,
+ * 8 clients of 8 workers retiring every 10,000 requests, 8% of
+ * requests went on new connections and 3% were sent twice.  0, or -1
+ * when the socket can no longer be waited on. */
+static int pycgi_worker_conn_wait_last(void)
+{
+    struct epoll_event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.fd = pycgi_worker_fd.listen;
+    if (epoll_ctl(pycgi_worker_fd.epoll, EPOLL_CTL_DEL,
+                  pycgi_worker_fd.listen, NULL) < 0) {
+        return -1;
+    }
+    return epoll_ctl(pycgi_worker_fd.epoll, EPOLL_CTL_ADD,
+                     pycgi_worker_fd.listen, &ev);
+}
+
 /* Wait for connections (and requests on the kept one) until a retire
  * reason comes up. */
 void pycgi_worker_conn_loop(void)
@@ -491,12 +519,20 @@ void pycgi_worker_conn_loop(void)
             }
         }
         if (conn >= 0) {
+            int stole = pycgi_worker_kept_fd >= 0;
+
             if (was & PYCGI_CLAIMED) {
                 pycgi_worker_conn_unkeep();
             }
             retire = pycgi_worker_serve(conn, serial_next, what,
                                         sizeof(what));
             serial_next += 2;
+            if (!retire && stole && pycgi_worker_kept_fd == conn
+                && pycgi_worker_conn_wait_last() < 0) {
+                snprintf(what, sizeof(what), "epoll_ctl on the pool's "
+                         "socket: %s", strerror(errno));
+                retire = PYCGI_RETIRE_ERROR;
+            }
         }
         else if (kept_ready && pycgi_worker_kept_fd >= 0) {
             retire = pycgi_worker_serve(pycgi_worker_kept_fd,
