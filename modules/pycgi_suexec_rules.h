@@ -6,8 +6,9 @@
  * applied twice to a script of a user pool, by the httpd child (as
  * User: a refused script gets 500 and a log line) and by the worker
  * itself (as the target user, where suexec makes them: a request that
- * does not pass is refused, whoever sent it).  No state, no allocation
- * beyond realpath()'s, freed before return; thread-safe.
+ * does not pass is refused, whoever sent it).  No allocation beyond
+ * realpath()'s, freed before return; thread-safe.  State: suexec's
+ * docroot, resolved once per thread (it is root's).
  */
 #ifndef PYCGI_SUEXEC_RULES_H
 #define PYCGI_SUEXEC_RULES_H
