@@ -88,24 +88,35 @@ static int pycgi_suexec_rules_dirname(int dfd, const char *dir, char *out)
     return realpath(dir, out) ? 0 : -1;
 }
 
-/* suexec's docroot resolved, once per thread: it is root's (suexec's
- * compile-time AP_DOC_ROOT or AP_USERDIR_SUFFIX's parent), and a
- * process that lives across requests would otherwise walk it again for
- * each.  NULL if it cannot be resolved. */
+/* suexec's docroot resolved, as suexec resolves it for each exec; kept
+ * per thread with the device and inode it resolved to, and resolved
+ * again whenever stat() of the docroot gives another directory (a
+ * symbolic link in it repointed or removed) or fails: one system call
+ * instead of a walk of every component for each request.  (A directory
+ * of the path renamed keeps its inode: the old name then no longer
+ * prefixes the script's, and scripts are refused until the thread
+ * resolves again, which fails closed.)  NULL if it cannot be
+ * resolved. */
 static const char *pycgi_suexec_rules_root(const char *docroot)
 {
     static __thread char given[PATH_MAX], resolved[PATH_MAX];
+    static __thread dev_t dev;
+    static __thread ino_t ino;
+    struct stat st;
 
-    if (strlen(docroot) >= sizeof(given)) {
+    if (strlen(docroot) >= sizeof(given) || stat(docroot, &st) != 0) {
+        given[0] = '\0';
         return NULL;
     }
-    if (strcmp(given, docroot) != 0 || !resolved[0]) {
+    if (strcmp(given, docroot) != 0 || st.st_dev != dev
+        || st.st_ino != ino) {
         given[0] = '\0';
         if (!realpath(docroot, resolved)) {
-            resolved[0] = '\0';
             return NULL;
         }
         strcpy(given, docroot);
+        dev = st.st_dev;
+        ino = st.st_ino;
     }
     return resolved;
 }

@@ -8,7 +8,7 @@
  * itself (as the target user, where suexec makes them: a request that
  * does not pass is refused, whoever sent it).  No allocation beyond
  * realpath()'s, freed before return; thread-safe.  State: suexec's
- * docroot, resolved once per thread (it is root's).
+ * docroot as last resolved, per thread, checked by one stat() a call.
  */
 #ifndef PYCGI_SUEXEC_RULES_H
 #define PYCGI_SUEXEC_RULES_H

@@ -78,6 +78,8 @@ typedef struct {
     apr_time_t started;
     apr_time_t kill_at;         /* SIGKILL deadline after our SIGTERM */
     int killed;                 /* we asked it to die (timeout) */
+    int succeeded;              /* retiring, and a worker started since
+                                 * counts as its successor */
     char logbuf[PYCGI_SUPER_LOGLINE];
 } pycgi_super_worker;
 
@@ -362,6 +364,31 @@ static char **pycgi_super_argv(apr_pool_t *p, pycgi_pool *pool, int slot)
     return (char **)a->elts;
 }
 
+/* A worker that retired in use (a limit reached, or state its script
+ * left) has its successor started at once, not when a request next
+ * finds no idle worker: the pool keeps the size its load gave it.
+ * Otherwise the pool shrinks by one at every retirement while its idle
+ * workers keep other client connections, and the client connection
+ * that lost its worker takes another's, whose client takes the next
+ * one's (measured under event: 8 keep-alive clients, workers retiring
+ * every 10,000 requests, the pool down to 5 workers, 12% of requests on
+ * new connections).  Idle workers still end by PyCGIDaemonIdleTimeout. */
+static int pycgi_super_replaces(uint32_t reason)
+{
+    switch (reason) {
+    case PYCGI_RETIRE_MAX_REQUESTS:
+    case PYCGI_RETIRE_MEMORY:
+    case PYCGI_RETIRE_THREADS:
+    case PYCGI_RETIRE_SIGNALS:
+    case PYCGI_RETIRE_PROCESS:
+    case PYCGI_RETIRE_CHILDREN:
+    case PYCGI_RETIRE_STDIO:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static void pycgi_super_spawn(int pool)
 {
     pycgi_pool *p = &sv.t->pools[pool];
@@ -469,6 +496,20 @@ static void pycgi_super_spawn(int pool)
     sv.live++;
     apr_atomic_inc32(&p->stats->workers);
     __atomic_add_fetch(&p->stats->spawns, 1, __ATOMIC_RELAXED);
+    /* Started for whatever reason (a request found no idle worker), it
+     * is the successor of one retiring worker of the pool not reaped
+     * yet: that one's reaping starts no other. */
+    for (i = 0; i < sv.nw; i++) {
+        pycgi_super_worker *o = &sv.w[i];
+
+        if (o != w && o->pid && o->pool == pool && !o->succeeded
+            && p->shm->slot[o->slot].pid == o->pid
+            && p->shm->slot[o->slot].state == PYCGI_SLOT_EXITING
+            && pycgi_super_replaces(p->shm->slot[o->slot].retire_reason)) {
+            o->succeeded = 1;
+            break;
+        }
+    }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, sv.s, PYCGI_LOGNO(0963)
                  "daemon pool %s: started worker %ld (slot %d)", p->name,
                  (long)pid, slot);
@@ -658,34 +699,12 @@ static void pycgi_super_ctl(void)
     }
 }
 
-/* A worker that retired in use (a limit reached, or state its script
- * left) has its successor started at once, not when a request next
- * finds no idle worker: the pool keeps the size its load gave it.
- * Otherwise the pool shrinks by one at every retirement while its idle
- * workers keep other client connections, and the client connection
- * that lost its worker takes another's, whose client takes the next
- * one's (measured under event: 8 keep-alive clients, workers retiring
- * every 10,000 requests, the pool down to 5 workers, 12% of requests on
- * new connections).  Idle workers still end by PyCGIDaemonIdleTimeout. */
-static int pycgi_super_replaces(uint32_t reason)
-{
-    switch (reason) {
-    case PYCGI_RETIRE_MAX_REQUESTS:
-    case PYCGI_RETIRE_MEMORY:
-    case PYCGI_RETIRE_THREADS:
-    case PYCGI_RETIRE_SIGNALS:
-    case PYCGI_RETIRE_PROCESS:
-    case PYCGI_RETIRE_CHILDREN:
-    case PYCGI_RETIRE_STDIO:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 static void pycgi_super_replace(int pool)
 {
-    if (sv.stopping || apr_time_now() < sv.backoff[pool]
+    /* Not for a generation that only serves its last children (a
+     * graceful restart): the new one has pools of its own. */
+    if (sv.stopping || sv.retiring || sv.orphaned
+        || apr_time_now() < sv.backoff[pool]
         || pycgi_super_active(pool) >= sv.t->pools[pool].max_workers
         || sv.live >= sv.nw) {
         return;
@@ -767,7 +786,8 @@ static void pycgi_super_reaped(pycgi_super_worker *w, int status)
     w->pid = 0;
     sv.live--;
     apr_atomic_dec32(&p->stats->workers);
-    if (WIFEXITED(status) && !w->killed && pycgi_super_replaces(reason)) {
+    if (WIFEXITED(status) && !w->killed && !w->succeeded
+        && pycgi_super_replaces(reason)) {
         pycgi_super_replace(w->pool);
     }
 }
