@@ -277,15 +277,14 @@ static int pycgi_worker_python_init(void)
  * suexec wants them, and only the environment suexec passes on.  A
  * request that did not come through those checks gets no more than the
  * suexec binary would give its sender.  0, or -1 with the rule in why. */
-static uid_t pycgi_worker_uid = (uid_t)-1;
-static gid_t pycgi_worker_gid = (gid_t)-1;
-
 static int pycgi_worker_suexec_ok(char *why, size_t whylen)
 {
     const char *script = pycgi_worker_strs[0], *dir = pycgi_worker_strs[1];
     const char *cmd;
     char **env = pycgi_worker_strs + 3 + pycgi_worker_req.nargv;
     size_t n = strlen(dir), plen = strlen(pycgi_worker_args.suexec_path);
+    uid_t uid;
+    gid_t gid;
     uint32_t i;
     int paths = 0;
 
@@ -296,14 +295,8 @@ static int pycgi_worker_suexec_ok(char *why, size_t whylen)
         snprintf(why, whylen, "invalid command (%s in %s)", script, dir);
         return -1;
     }
-    /* The worker's identity, taken once: a process that is not root
-     * cannot change it (and a script that changed any of its ids has
-     * retired the worker). */
-    if (pycgi_worker_uid == (uid_t)-1) {
-        pycgi_worker_uid = getuid();
-        pycgi_worker_gid = getgid();
-    }
-    if (pycgi_suexec_rules_files(pycgi_worker_uid, pycgi_worker_gid,
+    pycgi_worker_proc_ids(&uid, &gid);
+    if (pycgi_suexec_rules_files(uid, gid,
                                  pycgi_worker_args.suexec_root, dir, cmd,
                                  why, whylen) != 0) {
         return -1;

@@ -120,6 +120,11 @@ int pycgi_worker_proc_lowfd(int conn, int *restored);
  * Python installed its own signal handlers. */
 void pycgi_worker_proc_snapshot(void);
 
+/* The real user and group ids of the snapshot: the worker's identity
+ * (a process that is not root cannot change them; one that changed
+ * any of its ids has them compared with the snapshot and retires). */
+void pycgi_worker_proc_ids(uid_t *uid, gid_t *gid);
+
 /* The cheap checks, after every request: threads (beyond those at
  * boot), RSS if there is a limit (`memory_kb`, 0 = none), and, if
  * `children` (the script forked or spawned), child processes (reaped

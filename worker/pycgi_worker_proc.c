@@ -361,6 +361,12 @@ static struct {
     long threads;
 } pycgi_worker_boot;
 
+void pycgi_worker_proc_ids(uid_t *uid, gid_t *gid)
+{
+    *uid = pycgi_worker_boot.uid[0];
+    *gid = pycgi_worker_boot.gid[0];
+}
+
 static int pycgi_worker_groups(gid_t *g, int max)
 {
     return getgroups(max, g);
