@@ -127,7 +127,7 @@ static int pycgi_suexec_rules_in(uid_t uid, gid_t gid, int dfd,
                                  const char *docroot, const char *cwd,
                                  const char *cmd, char *why, size_t whylen)
 {
-    struct stat ds, ps, *d = &ds, *p = &ps;
+    struct stat d, p;
     const char *dwd;
 
     if (!(dwd = pycgi_suexec_rules_root(docroot))) {
@@ -139,38 +139,38 @@ static int pycgi_suexec_rules_in(uid_t uid, gid_t gid, int dfd,
         snprintf(why, whylen, "command not in docroot (%s/%s)", cwd, cmd);
         return -1;
     }
-    if (fstat(dfd, d) != 0 || !S_ISDIR(d->st_mode)) {
+    if (fstat(dfd, &d) != 0 || !S_ISDIR(d.st_mode)) {
         snprintf(why, whylen, "cannot stat directory: (%s)", cwd);
         return -1;
     }
-    if (d->st_mode & (S_IWOTH | S_IWGRP)) {
+    if (d.st_mode & (S_IWOTH | S_IWGRP)) {
         snprintf(why, whylen, "directory is writable by others: (%s)", cwd);
         return -1;
     }
-    if (strchr(cmd, '/') || fstatat(dfd, cmd, p, AT_SYMLINK_NOFOLLOW) != 0
-        || S_ISLNK(p->st_mode)) {
+    if (strchr(cmd, '/') || fstatat(dfd, cmd, &p, AT_SYMLINK_NOFOLLOW) != 0
+        || S_ISLNK(p.st_mode)) {
         snprintf(why, whylen, "cannot stat program: (%s)", cmd);
         return -1;
     }
-    if (p->st_mode & (S_IWOTH | S_IWGRP)) {
+    if (p.st_mode & (S_IWOTH | S_IWGRP)) {
         snprintf(why, whylen, "file is writable by others: (%s/%s)", cwd,
                  cmd);
         return -1;
     }
-    if (p->st_mode & (S_ISUID | S_ISGID)) {
+    if (p.st_mode & (S_ISUID | S_ISGID)) {
         snprintf(why, whylen, "file is either setuid or setgid: (%s/%s)",
                  cwd, cmd);
         return -1;
     }
-    if (uid != d->st_uid || gid != d->st_gid || uid != p->st_uid
-        || gid != p->st_gid) {
+    if (uid != d.st_uid || gid != d.st_gid || uid != p.st_uid
+        || gid != p.st_gid) {
         snprintf(why, whylen, "target uid/gid (%ld/%ld) mismatch with "
                  "directory (%ld/%ld) or program (%ld/%ld)", (long)uid,
-                 (long)gid, (long)d->st_uid, (long)d->st_gid, (long)p->st_uid,
-                 (long)p->st_gid);
+                 (long)gid, (long)d.st_uid, (long)d.st_gid, (long)p.st_uid,
+                 (long)p.st_gid);
         return -1;
     }
-    if (!(p->st_mode & S_IXUSR)) {
+    if (!(p.st_mode & S_IXUSR)) {
         snprintf(why, whylen, "file has no execute permission: (%s/%s)",
                  cwd, cmd);
         return -1;

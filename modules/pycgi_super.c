@@ -523,6 +523,14 @@ static int pycgi_super_active(int pool)
            - pycgi_super_count(pool, PYCGI_SLOT_EXITING);
 }
 
+/* Room for one more worker of `pool`: below its maximum and the
+ * server's. */
+static int pycgi_super_room(int pool)
+{
+    return pycgi_super_active(pool) < sv.t->pools[pool].max_workers
+           && sv.live < sv.nw;
+}
+
 /* Requests wait with no worker free or on its way (a burst, or the
  * worker they waited for retired): start workers for them. */
 static void pycgi_super_rebalance(void)
@@ -568,7 +576,6 @@ static int pycgi_super_waiting(void)
 static void pycgi_super_want(int pool)
 {
     pycgi_pool *p = &sv.t->pools[pool];
-    int have = pycgi_super_active(pool);
     int starting = pycgi_super_count(pool, PYCGI_SLOT_STARTING);
     apr_uint32_t queued = p->stats->queued;
 
@@ -579,7 +586,7 @@ static void pycgi_super_want(int pool)
     if (starting > 0 && (apr_uint32_t)starting >= queued) {
         return;
     }
-    if (have >= p->max_workers || sv.live >= sv.nw) {
+    if (!pycgi_super_room(pool)) {
         __atomic_add_fetch(&p->stats->max_reached, 1, __ATOMIC_RELAXED);
         return;
     }
@@ -704,9 +711,7 @@ static void pycgi_super_replace(int pool)
     /* Not for a generation that only serves its last children (a
      * graceful restart): the new one has pools of its own. */
     if (sv.stopping || sv.retiring || sv.orphaned
-        || apr_time_now() < sv.backoff[pool]
-        || pycgi_super_active(pool) >= sv.t->pools[pool].max_workers
-        || sv.live >= sv.nw) {
+        || apr_time_now() < sv.backoff[pool] || !pycgi_super_room(pool)) {
         return;
     }
     pycgi_super_spawn(pool);
