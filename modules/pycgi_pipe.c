@@ -5,6 +5,8 @@
  * (exec and daemon runners).
  */
 #include "pycgi_pipe.h"
+#include <poll.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 
@@ -31,6 +33,7 @@ typedef struct {
     int drain_err;              /* stderr could not be read to empty */
     int drain_empty;            /* draining, one look found both pipes
                                  * empty: nothing more to read */
+    int lingered;               /* a linger ran out: never again */
 } pycgi_pipe_state;
 
 /* How long stderr may stay open once stdout has closed. */
@@ -39,6 +42,12 @@ typedef struct {
 /* How long stdout is read on after the script exited: it is normally
  * at EOF then, unless a child the script left running holds it. */
 #define PYCGI_PIPE_EXIT_GRACE apr_time_from_sec(1)
+
+/* How long a look that finds stdout empty waits for the end of a
+ * script whose end says that all of its output is in (a daemon
+ * worker's DONE), before the output read so far goes out: see
+ * pycgi_pipe_linger(). */
+#define PYCGI_PIPE_LINGER_NS 1000000L
 
 /* Poll set entries, by client_data. */
 #define PYCGI_PIPE_OUT  ((void *)1)
@@ -181,6 +190,39 @@ static void pycgi_pipe_read_err(pycgi_pipe_state *x)
  * APR_SUCCESS when stdout has data or EOF, APR_TIMEUP after `timeout`
  * of silence, APR_EAGAIN for a non-blocking look, APR_EOF when the
  * script exited PYCGI_PIPE_EXIT_GRACE ago and stdout is still open. */
+/* A non-blocking look for output is about to find stdout empty, and
+ * the output read so far would go to the client now, with the end of
+ * the response in a second write, once the script's end is seen.  A
+ * daemon worker writes a script's last output and says DONE a few
+ * microseconds apart: wait for that (or more output) up to
+ * PYCGI_PIPE_LINGER_NS, so that the whole response goes out in one
+ * write -- one TCP segment, one wake-up of the client.  A script that
+ * goes on past it (output first, then a long computation) costs that
+ * wait once per request: a linger that runs out is not repeated. */
+static void pycgi_pipe_linger(pycgi_pipe_state *x)
+{
+    struct timespec ts = {0, PYCGI_PIPE_LINGER_NS};
+    struct pollfd p[3];
+    apr_os_file_t fd;
+    int n = 0, rc;
+
+    apr_os_file_get(&fd, x->out);
+    p[n].fd = fd;
+    p[n++].events = POLLIN;
+    if (x->err) {
+        apr_os_file_get(&fd, x->err);
+        p[n].fd = fd;
+        p[n++].events = POLLIN;
+    }
+    apr_os_file_get(&fd, x->exitfd);
+    p[n].fd = fd;
+    p[n++].events = POLLIN;
+    rc = ppoll(p, n, &ts, NULL);
+    if (rc == 0) {
+        x->lingered = 1;
+    }
+}
+
 static apr_status_t pycgi_pipe_wait_out(pycgi_pipe_state *x,
                                         apr_interval_time_t timeout)
 {
@@ -194,6 +236,9 @@ static apr_status_t pycgi_pipe_wait_out(pycgi_pipe_state *x,
         if (x->drain) {
             /* All the output is in: what is readable now is the rest. */
             wait = 0;
+        }
+        else if (!timeout && x->exitfd && x->end->fn && !x->lingered) {
+            pycgi_pipe_linger(x);
         }
         else if (x->exited && timeout) {
             apr_interval_time_t left = x->exited + PYCGI_PIPE_EXIT_GRACE

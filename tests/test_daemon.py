@@ -33,6 +33,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import stat
 import threading
 import time
@@ -1126,6 +1127,48 @@ def _keepalive_get(conn, path, hostname):
     conn.request("GET", path, headers={"Host": hostname})
     resp = conn.getresponse()
     return resp.status, resp.read()
+
+
+def _first_read(server, path):
+    """What one recv() gets of the response to a keep-alive GET."""
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    try:
+        s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\n"
+                  b"Host: 127.0.0.1\r\n\r\n")
+        return s.recv(65536)
+    finally:
+        s.close()
+
+
+def test_the_page_and_the_end_of_the_response_go_out_together(dsrv):
+    """dmn_tail.py flushes its page and ends 0.3 ms later.  httpd waits
+    (up to 1 ms) for the worker's word that the script ended before it
+    sends the page, so that the whole response reaches the client in
+    one write (with a Content-Length, as the embedded runner's): one
+    read here gets all of it.  (Before, the page went out as soon as it
+    was read, chunked, and the end of the response in a second write:
+    one more TCP segment and one more wake-up of the client for every
+    request.)"""
+    _first_read(dsrv, "/pycgi/dmn_tail.py")
+    got = [_first_read(dsrv, "/pycgi/dmn_tail.py") for i in range(5)]
+    for data in got:
+        assert data.startswith(b"HTTP/1.1 200 "), data
+        assert b"the whole page" in data, data
+    whole = [_complete(data) for data in got]
+    assert whole.count(True) >= 4, got
+
+
+def _complete(data):
+    """Is `data` a whole response: its headers, and a body that is as
+    long as its Content-Length says or ends its chunked encoding?"""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    m = re.search(rb"(?im)^content-length: *(\d+)\r?$", head)
+    if m:
+        return len(body) == int(m.group(1))
+    return re.search(rb"(?im)^transfer-encoding: *chunked\r?$", head) \
+        is not None and body.endswith(b"\r\n0\r\n\r\n")
 
 
 def test_a_keepalive_client_goes_on_over_the_kept_connection(dsrv):
