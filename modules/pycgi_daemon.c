@@ -11,6 +11,7 @@
 #include "pycgi_suexec.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -55,6 +56,65 @@ int pycgi_daemon_failing(request_rec *r)
     }
     pycgi_pool_tell(pool, PYCGI_CTL_SPAWN, 0);
     return 1;
+}
+
+/* The first bytes of a request body, read before a worker is asked
+ * for: up to PIPE_BUF, which a new pipe always takes at once. */
+typedef struct {
+    pycgi_body *body;
+    char *data;
+    apr_size_t len;
+    int all;                    /* that is the whole body */
+} pycgi_daemon_head;
+
+/* Read the body's first bytes into h (up to PIPE_BUF, or its end).
+ * They go into the script's stdin pipe before the request goes to a
+ * worker: a small body (a form's, as a rule) is all there when the
+ * script starts, so the script never waits for it and neither httpd
+ * nor the worker is woken once more for it; and a request can be sent
+ * again on a new connection with its pipes made anew.  A slow client
+ * holds no worker meanwhile.  OK, or the status a broken body maps to
+ * (logged by pycgi_body). */
+static int pycgi_daemon_read_head(request_rec *r, pycgi_daemon_head *h)
+{
+    h->body = pycgi_body_create(r);
+    h->data = apr_palloc(r->pool, PIPE_BUF);
+    h->len = 0;
+    h->all = 0;
+    while (h->len < PIPE_BUF) {
+        const char *data;
+        apr_size_t len;
+        apr_status_t rv = pycgi_body_next(h->body, PIPE_BUF - h->len, &data,
+                                          &len);
+
+        if (rv == APR_EOF) {
+            h->all = 1;
+            break;
+        }
+        if (rv != APR_SUCCESS) {
+            return pycgi_body_status(h->body);
+        }
+        memcpy(h->data + h->len, data, len);
+        h->len += len;
+    }
+    return OK;
+}
+
+/* A new stdin pipe with the body's first bytes in it; its write end
+ * closed (in[1] = -1) when that is the whole body. */
+static int pycgi_daemon_stdin(int in[2], const pycgi_daemon_head *h)
+{
+    if (pipe2(in, O_CLOEXEC) < 0) {
+        return -1;
+    }
+    if (h->len && write(in[1], h->data, h->len) != (ssize_t)h->len) {
+        return -1;
+    }
+    if (h->all) {
+        close(in[1]);
+        in[1] = -1;
+    }
+    return 0;
 }
 
 /* Close *fd unless it is -1, and make it -1. */
@@ -537,6 +597,7 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     pycgi_pipe_result res;
     pycgi_pipe_slow slow;
     pycgi_pipe_end ended;
+    pycgi_daemon_head head;
     apr_file_t *fin = NULL, *fout, *ferr;
     apr_time_t deadline;
     apr_size_t len;
@@ -564,6 +625,10 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     }
     h = (pycgi_proto_req *)msg;
     nostdin = (h->flags & PYCGI_REQ_NO_STDIN) != 0;
+    memset(&head, 0, sizeof(head));
+    if (!nostdin && (status = pycgi_daemon_read_head(r, &head)) != OK) {
+        return status;
+    }
     apr_pool_cleanup_register(r->pool, d, pycgi_daemon_cleanup,
                               apr_pool_cleanup_null);
     deadline = apr_time_now() + d->pool->queue_timeout;
@@ -586,7 +651,7 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
         }
         if ((!kept && (pipe2(out, O_CLOEXEC) < 0
                        || pipe2(err, O_CLOEXEC) < 0))
-            || (!nostdin && pipe2(in, O_CLOEXEC) < 0)) {
+            || (!nostdin && pycgi_daemon_stdin(in, &head) < 0)) {
             rv = errno;
             pycgi_daemon_close3(&in[0], &out[0], &err[0]);
             pycgi_daemon_close3(&in[1], &out[1], &err[1]);
@@ -657,8 +722,18 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     if (rc <= 0 || rep.kind != PYCGI_REPLY_STARTED || d->worker <= 0) {
         pycgi_daemon_close3(&in[1], &d->out, &d->err);
         if (rc == -3) {
-            /* Nobody has it: the caller may run it another way. */
+            /* Nobody has it: the caller may run it another way -- unless
+             * the body's head has been read here already. */
             pycgi_daemon_close(&d->conn);
+            if (head.len) {
+                return pycgi_log_scripterror(r, HTTP_SERVICE_UNAVAILABLE, 0,
+                                             PYCGI_LOGNO(0912),
+                                             "the daemon pool's workers "
+                                             "fail to start, and the "
+                                             "request body was begun "
+                                             "already: it cannot go to the "
+                                             "exec runner instead, for");
+            }
             return PYCGI_DAEMON_UNSTARTED;
         }
         return pycgi_daemon_not_started(d, rc, &rep, deadline);
@@ -674,12 +749,13 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
         apr_atomic_set32(&d->pool->stats->boot_failing, 0);
     }
 
-    if (!nostdin) {
+    if (in[1] >= 0) {
+        /* The rest of a body longer than its head. */
         fin = pycgi_pipe_file(r->pool, &in[1], 1);
     }
     fout = pycgi_pipe_file_lent(r->pool, d->out);
     ferr = pycgi_pipe_file_lent(r->pool, d->err);
-    if ((!fin && !nostdin) || !fout || !ferr) {
+    if ((!fin && !nostdin && !head.all) || !fout || !ferr) {
         pycgi_pool_tell(d->pool, PYCGI_CTL_KILL, d->worker);
         return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, 0,
                                      PYCGI_LOGNO(0906),
@@ -702,7 +778,7 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
                                 r->pool) != APR_SUCCESS) {
         ended.fd = NULL;
     }
-    status = pycgi_pipe_serve(r, nph, timeout, fin, fout, ferr,
+    status = pycgi_pipe_serve(r, nph, timeout, fin, fout, ferr, head.body,
                               ended.fd ? &ended : NULL, &slow, &res);
     if (res.timed_out) {
         /* Output silence past CGIScriptTimeout: the worker is ended

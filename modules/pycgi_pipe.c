@@ -515,20 +515,19 @@ int pycgi_pipe_serve_child(request_rec *r, int nph,
     ended.fd = pid > 0 ? pycgi_pipe_pidfd(r, pid) : NULL;
     ended.fn = NULL;
     ended.data = NULL;
-    return pycgi_pipe_serve(r, nph, timeout, in, out, err,
+    return pycgi_pipe_serve(r, nph, timeout, in, out, err, NULL,
                             ended.fd ? &ended : NULL, slow, res);
 }
 
 int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
                      apr_file_t *in, apr_file_t *out, apr_file_t *err,
-                     const pycgi_pipe_end *ended,
+                     pycgi_body *body, const pycgi_pipe_end *ended,
                      const pycgi_pipe_slow *slow, pycgi_pipe_result *res)
 {
     apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
     pycgi_pipe_state *x = apr_pcalloc(r->pool, sizeof(*x));
     apr_bucket_brigade *bb;
     pycgi_output *o;
-    pycgi_body *body;
     apr_pollfd_t pfd;
     apr_status_t rv;
     int status;
@@ -568,7 +567,9 @@ int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
         pycgi_pipe_watch_exit(x, ended);
     }
 
-    body = pycgi_body_create(r);
+    if (!body) {
+        body = pycgi_body_create(r);
+    }
     status = pycgi_pipe_feed(x, in, body);
     if (status != OK) {
         /* A broken request body: the script gets EOF; the client gets

@@ -477,6 +477,69 @@ def test_trickling_upload_beside_other_requests(dsrv):
     assert not probe.crash_lines(log), probe.crash_lines(log)
 
 
+def test_a_small_body_arriving_slowly_holds_no_worker(dsrv):
+    """A form-sized body (under 4 KB) is read before a worker is asked
+    for: while its client sends it, 1 byte every 0.15 s, the one worker
+    of solo.test serves other requests at once (before, the upload held
+    it for the 3 s the body took), and the script then finds all of the
+    body on its stdin."""
+    assert get(dsrv, "/pycgi/dmn_who.py", "solo.test").status == 200
+    body = b"first_name=Ada&last_=L"
+    box = {}
+
+    def trickle():
+        for i in range(len(body)):
+            time.sleep(0.15)
+            yield body[i:i + 1]
+
+    def sender():
+        box["res"] = probe.stream_request(
+            dsrv, "POST", "/pycgi/dmn_stdin.py",
+            headers=[("Host", "solo.test"),
+                     ("Content-Length", str(len(body))),
+                     ("Content-Type", "application/x-www-form-urlencoded")],
+            body_iter=trickle(), timeout=40)
+
+    upload = threading.Thread(target=sender)
+    upload.start()
+    try:
+        time.sleep(0.5)
+        took = []
+        for i in range(3):
+            t0 = time.monotonic()
+            resp = get(dsrv, "/pycgi/dmn_who.py?n=%d" % i, "solo.test",
+                       timeout=20)
+            took.append(time.monotonic() - t0)
+            assert resp.status == 200, resp
+        alive = upload.is_alive()
+    finally:
+        upload.join(40)
+    assert max(took) < 1.0, "queued behind the upload: %s" % took
+    assert alive, "the upload ended before the others"
+    res = box.get("res")
+    assert res is not None and res.status == 200 and res.complete, res
+    got = json.loads(res.text)
+    assert got["length"] == len(body) and \
+        got["sha256"] == hashlib.sha256(body).hexdigest(), got
+    assert res.t_end > 3.0, "the upload was not slow: %.1fs" % res.t_end
+
+
+def test_a_body_longer_than_its_head_reaches_the_script_whole(dsrv):
+    """Bodies around the 4 KB read before a worker is asked for, and
+    much longer: each reaches the script's stdin exactly, sent at once
+    and chunked."""
+    for n in (0, 1, 4095, 4096, 4097, 70000):
+        body = os.urandom(n)
+        for chunked in (False, True):
+            resp = dsrv.request("POST", "/pycgi/dmn_stdin.py", body=body,
+                                chunked=chunked, timeout=20)
+            assert resp.status == 200, (n, chunked, resp)
+            got = json.loads(resp.text)
+            assert got["length"] == n and \
+                got["sha256"] == hashlib.sha256(body).hexdigest(), \
+                (n, chunked, got)
+
+
 # -- 4, 5. virtual hosts ------------------------------------------------------
 
 def _scan_query():
