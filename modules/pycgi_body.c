@@ -20,11 +20,16 @@ static apr_status_t pycgi_body_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-pycgi_body *pycgi_body_create(request_rec *r)
+pycgi_body *pycgi_body_of(request_rec *r)
 {
-    pycgi_body *b = apr_pcalloc(r->pool, sizeof(*b));
+    pycgi_body *b = ap_get_module_config(r->request_config, &pycgi_module);
     pycgi_server_conf *conf = pycgi_sconf(r->server);
 
+    if (b) {
+        return b;
+    }
+    b = apr_pcalloc(r->pool, sizeof(*b));
+    ap_set_module_config(r->request_config, &pycgi_module, b);
     b->r = r;
     b->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     if (conf->logname) {
@@ -109,6 +114,29 @@ apr_status_t pycgi_body_next(pycgi_body *b, apr_size_t want,
             b->error = rv;
             return rv;
         }
+    }
+}
+
+void pycgi_body_unread(pycgi_body *b, const char *data, apr_size_t len)
+{
+    apr_bucket_alloc_t *ba = b->bb->bucket_alloc;
+
+    if (b->handed) {
+        apr_bucket_destroy(b->handed);
+        b->handed = NULL;
+    }
+    if (b->eos) {
+        b->eos = 0;
+        APR_BRIGADE_INSERT_HEAD(b->bb, apr_bucket_eos_create(ba));
+    }
+    if (len) {
+        APR_BRIGADE_INSERT_HEAD(b->bb, apr_bucket_immortal_create(data, len,
+                                                                  ba));
+    }
+    /* Kept for the ScriptLog once more when read again. */
+    b->dbpos = b->dbpos > len ? b->dbpos - len : 0;
+    if (b->dbuf) {
+        b->dbuf[b->dbpos] = '\0';
     }
 }
 

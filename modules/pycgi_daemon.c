@@ -73,15 +73,17 @@ typedef struct {
  * script starts, so the script never waits for it and neither httpd
  * nor the worker is woken once more for it; and a request can be sent
  * again on a new connection with its pipes made anew.  A slow client
- * holds no worker meanwhile.  OK, or the status a broken body maps to
- * (logged by pycgi_body). */
+ * holds no worker meanwhile.  Not for a client that waits for "100
+ * Continue" before it sends the body: that goes out only once a worker
+ * has the request, as under mod_cgi once the script runs.  OK, or the
+ * status a broken body maps to (logged by pycgi_body). */
 static int pycgi_daemon_read_head(request_rec *r, pycgi_daemon_head *h)
 {
-    h->body = pycgi_body_create(r);
+    h->body = pycgi_body_of(r);
     h->data = apr_palloc(r->pool, PIPE_BUF);
     h->len = 0;
     h->all = 0;
-    while (h->len < PIPE_BUF) {
+    while (!r->expecting_100 && h->len < PIPE_BUF) {
         const char *data;
         apr_size_t len;
         apr_status_t rv = pycgi_body_next(h->body, PIPE_BUF - h->len, &data,
@@ -107,8 +109,13 @@ static int pycgi_daemon_stdin(int in[2], const pycgi_daemon_head *h)
     if (pipe2(in, O_CLOEXEC) < 0) {
         return -1;
     }
-    if (h->len && write(in[1], h->data, h->len) != (ssize_t)h->len) {
-        return -1;
+    if (h->len) {
+        ssize_t n = write(in[1], h->data, h->len);
+
+        if (n != (ssize_t)h->len) {
+            errno = n < 0 ? errno : EIO;
+            return -1;
+        }
     }
     if (h->all) {
         close(in[1]);
@@ -722,17 +729,11 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     if (rc <= 0 || rep.kind != PYCGI_REPLY_STARTED || d->worker <= 0) {
         pycgi_daemon_close3(&in[1], &d->out, &d->err);
         if (rc == -3) {
-            /* Nobody has it: the caller may run it another way -- unless
-             * the body's head has been read here already. */
+            /* Nobody has it: the caller may run it another way, with
+             * the body's head put back. */
             pycgi_daemon_close(&d->conn);
-            if (head.len) {
-                return pycgi_log_scripterror(r, HTTP_SERVICE_UNAVAILABLE, 0,
-                                             PYCGI_LOGNO(0912),
-                                             "the daemon pool's workers "
-                                             "fail to start, and the "
-                                             "request body was begun "
-                                             "already: it cannot go to the "
-                                             "exec runner instead, for");
+            if (head.body) {
+                pycgi_body_unread(head.body, head.data, head.len);
             }
             return PYCGI_DAEMON_UNSTARTED;
         }
@@ -778,7 +779,7 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
                                 r->pool) != APR_SUCCESS) {
         ended.fd = NULL;
     }
-    status = pycgi_pipe_serve(r, nph, timeout, fin, fout, ferr, head.body,
+    status = pycgi_pipe_serve(r, nph, timeout, fin, fout, ferr,
                               ended.fd ? &ended : NULL, &slow, &res);
     if (res.timed_out) {
         /* Output silence past CGIScriptTimeout: the worker is ended

@@ -26,7 +26,8 @@ int pycgi_daemon_failing(request_rec *r);
 
 /* pycgi_daemon_run()'s answer when no worker took the request because
  * the pool's workers fail to start (found while it waited): nothing of
- * the request was used, nothing was logged, and no worker will run it. */
+ * the request was used (what it read of the body is put back, see
+ * pycgi_body_unread), nothing was logged, and no worker will run it. */
 #define PYCGI_DAEMON_UNSTARTED (-300)
 
 /* Run r->filename in a worker of its pool; returns the handler's

@@ -642,7 +642,7 @@ static int pycgi_embed_run_here(request_rec *r, int nph,
     req->script.r = r;
     req->script.io = &pycgi_embed_io;
     req->out = pycgi_output_create(r, nph);
-    req->body = pycgi_body_create(r);
+    req->body = pycgi_body_of(r);
     req->out->body = req->body;
     req->lb = pycgi_log_linebuf(r);
     req->bb = apr_brigade_create(r->pool, ba);

@@ -186,43 +186,64 @@ static void pycgi_pipe_read_err(pycgi_pipe_state *x)
     }
 }
 
-/* Wait for stdout (1) to be readable, logging stderr meanwhile.  Returns
- * APR_SUCCESS when stdout has data or EOF, APR_TIMEUP after `timeout`
- * of silence, APR_EAGAIN for a non-blocking look, APR_EOF when the
- * script exited PYCGI_PIPE_EXIT_GRACE ago and stdout is still open. */
 /* A non-blocking look for output is about to find stdout empty, and
  * the output read so far would go to the client now, with the end of
  * the response in a second write, once the script's end is seen.  A
  * daemon worker writes a script's last output and says DONE a few
  * microseconds apart: wait for that (or more output) up to
- * PYCGI_PIPE_LINGER_NS, so that the whole response goes out in one
- * write -- one TCP segment, one wake-up of the client.  A script that
- * goes on past it (output first, then a long computation) costs that
- * wait once per request: a linger that runs out is not repeated. */
+ * PYCGI_PIPE_LINGER_NS in all, logging stderr meanwhile, so that the
+ * whole response goes out in one write -- one TCP segment, one wake-up
+ * of the client.  A script that goes on past it (output first, then a
+ * long computation, or a stream of stderr) costs that wait once per
+ * request: a linger that runs out is not repeated. */
 static void pycgi_pipe_linger(pycgi_pipe_state *x)
 {
-    struct timespec ts = {0, PYCGI_PIPE_LINGER_NS};
-    struct pollfd p[3];
-    apr_os_file_t fd;
-    int n = 0, rc;
+    apr_time_t until = apr_time_now() + PYCGI_PIPE_LINGER_NS / 1000;
 
-    apr_os_file_get(&fd, x->out);
-    p[n].fd = fd;
-    p[n++].events = POLLIN;
-    if (x->err) {
-        apr_os_file_get(&fd, x->err);
+    for (;;) {
+        apr_interval_time_t left = until - apr_time_now();
+        struct timespec ts;
+        struct pollfd p[3];
+        apr_os_file_t fd;
+        int n = 0, rc;
+
+        if (left <= 0) {
+            x->lingered = 1;
+            return;
+        }
+        ts.tv_sec = 0;
+        ts.tv_nsec = (long)left * 1000;
+        apr_os_file_get(&fd, x->out);
         p[n].fd = fd;
         p[n++].events = POLLIN;
-    }
-    apr_os_file_get(&fd, x->exitfd);
-    p[n].fd = fd;
-    p[n++].events = POLLIN;
-    rc = ppoll(p, n, &ts, NULL);
-    if (rc == 0) {
-        x->lingered = 1;
+        apr_os_file_get(&fd, x->exitfd);
+        p[n].fd = fd;
+        p[n++].events = POLLIN;
+        if (x->err) {
+            apr_os_file_get(&fd, x->err);
+            p[n].fd = fd;
+            p[n++].events = POLLIN;
+        }
+        rc = ppoll(p, n, &ts, NULL);
+        if (rc == 0) {
+            x->lingered = 1;
+            return;
+        }
+        if (rc < 0 && errno == EINTR) {
+            continue;
+        }
+        if (rc < 0 || p[0].revents || p[1].revents) {
+            return;
+        }
+        /* stderr alone: log it and wait on for the time left. */
+        pycgi_pipe_read_err(x);
     }
 }
 
+/* Wait for stdout (1) to be readable, logging stderr meanwhile.  Returns
+ * APR_SUCCESS when stdout has data or EOF, APR_TIMEUP after `timeout`
+ * of silence, APR_EAGAIN for a non-blocking look, APR_EOF when the
+ * script exited PYCGI_PIPE_EXIT_GRACE ago and stdout is still open. */
 static apr_status_t pycgi_pipe_wait_out(pycgi_pipe_state *x,
                                         apr_interval_time_t timeout)
 {
@@ -515,19 +536,20 @@ int pycgi_pipe_serve_child(request_rec *r, int nph,
     ended.fd = pid > 0 ? pycgi_pipe_pidfd(r, pid) : NULL;
     ended.fn = NULL;
     ended.data = NULL;
-    return pycgi_pipe_serve(r, nph, timeout, in, out, err, NULL,
+    return pycgi_pipe_serve(r, nph, timeout, in, out, err,
                             ended.fd ? &ended : NULL, slow, res);
 }
 
 int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
                      apr_file_t *in, apr_file_t *out, apr_file_t *err,
-                     pycgi_body *body, const pycgi_pipe_end *ended,
+                     const pycgi_pipe_end *ended,
                      const pycgi_pipe_slow *slow, pycgi_pipe_result *res)
 {
     apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
     pycgi_pipe_state *x = apr_pcalloc(r->pool, sizeof(*x));
     apr_bucket_brigade *bb;
     pycgi_output *o;
+    pycgi_body *body;
     apr_pollfd_t pfd;
     apr_status_t rv;
     int status;
@@ -567,9 +589,7 @@ int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
         pycgi_pipe_watch_exit(x, ended);
     }
 
-    if (!body) {
-        body = pycgi_body_create(r);
-    }
+    body = pycgi_body_of(r);
     status = pycgi_pipe_feed(x, in, body);
     if (status != OK) {
         /* A broken request body: the script gets EOF; the client gets

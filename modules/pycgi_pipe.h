@@ -52,16 +52,15 @@ typedef struct {
 /* Serve the script of r whose ends are `in` (we write; closed here;
  * NULL when the script got no stdin pipe because there is no body, or
  * all of it is in the pipe already), `out` and `err` (we read), all
- * from r->pool or a longer-lived pool.  `body` is the request body
- * with what the caller has read of it already (NULL: none read; one is
- * made here): the rest is written to `in`.
+ * from r->pool or a longer-lived pool.  What the caller has read of the
+ * request's body already (pycgi_body_of) is not written to `in`.
  * `in` must be non-blocking (pipe timeout 0); `out` and `err` may block
  * or not: they are read once per readiness that poll() reports, so a
  * read never waits.  `slow` may be NULL.  Returns the handler's status;
  * `res` (may be NULL) says how it ended. */
 int pycgi_pipe_serve(request_rec *r, int nph, apr_interval_time_t timeout,
                      apr_file_t *in, apr_file_t *out, apr_file_t *err,
-                     pycgi_body *body, const pycgi_pipe_end *ended,
+                     const pycgi_pipe_end *ended,
                      const pycgi_pipe_slow *slow, pycgi_pipe_result *res);
 
 /* `ended` may be NULL.  Once it has said the script ended (and its `fn`

@@ -426,6 +426,21 @@ def test_default_queue_holds_a_whole_pool_of_requests(httpd, dsite):
 
 # -- 3. slow uploads ----------------------------------------------------------
 
+def _assert_upload(text, body, what=None):
+    """dmn_stdin.py's answer `text` says it read exactly `body`."""
+    got = json.loads(text)
+    assert got["length"] == len(body) and \
+        got["sha256"] == hashlib.sha256(body).hexdigest(), (what, got)
+
+
+def _assert_slow_upload(res, body, secs):
+    """A trickled upload's answer: complete, all of `body`, and it took
+    more than `secs`."""
+    assert res is not None and res.status == 200 and res.complete, res
+    _assert_upload(res.text, body)
+    assert res.t_end > secs, "the upload was not slow: %.1fs" % res.t_end
+
+
 def test_trickling_upload_beside_other_requests(dsrv):
     """A body arriving 1 KiB every 0.3 s (gaps well inside Timeout, 4.8 s
     in all, past CGIScriptTimeout 2 of /d_t2): the upload gets its answer
@@ -462,11 +477,7 @@ def test_trickling_upload_beside_other_requests(dsrv):
                            time.monotonic() - t0))
     upload.join(40)
     res = box.get("res")
-    assert res is not None and res.status == 200 and res.complete, res
-    got = json.loads(res.text)
-    assert got["length"] == len(body) and \
-        got["sha256"] == hashlib.sha256(body).hexdigest(), got
-    assert res.t_end > 4.0, "the upload was not slow: %.1fs" % res.t_end
+    _assert_slow_upload(res, body, 4.0)
     during = [o for o in others if o[3] < res.t_end - 0.5]
     assert len(during) >= 5, "few requests served during the upload: %s" \
         % others
@@ -516,12 +527,7 @@ def test_a_small_body_arriving_slowly_holds_no_worker(dsrv):
         upload.join(40)
     assert max(took) < 1.0, "queued behind the upload: %s" % took
     assert alive, "the upload ended before the others"
-    res = box.get("res")
-    assert res is not None and res.status == 200 and res.complete, res
-    got = json.loads(res.text)
-    assert got["length"] == len(body) and \
-        got["sha256"] == hashlib.sha256(body).hexdigest(), got
-    assert res.t_end > 3.0, "the upload was not slow: %.1fs" % res.t_end
+    _assert_slow_upload(box.get("res"), body, 3.0)
 
 
 def test_a_body_longer_than_its_head_reaches_the_script_whole(dsrv):
@@ -534,10 +540,62 @@ def test_a_body_longer_than_its_head_reaches_the_script_whole(dsrv):
             resp = dsrv.request("POST", "/pycgi/dmn_stdin.py", body=body,
                                 chunked=chunked, timeout=20)
             assert resp.status == 200, (n, chunked, resp)
-            got = json.loads(resp.text)
-            assert got["length"] == n and \
-                got["sha256"] == hashlib.sha256(body).hexdigest(), \
-                (n, chunked, got)
+            _assert_upload(resp.text, body, (n, chunked))
+
+
+def test_100_continue_only_once_a_worker_has_the_request(dsrv):
+    """A client that waits for "100 Continue" before it sends its body is
+    told to go on only once a worker has the request, as under mod_cgi
+    once the script runs: while solo.test's one worker sleeps 2 s, not
+    at once (a request refused meanwhile would have had the client send
+    its body for nothing).  Then the body reaches the script whole."""
+    assert get(dsrv, "/pycgi/dmn_who.py", "solo.test").status == 200
+    sleeper = threading.Thread(target=lambda: get(
+        dsrv, "/pycgi/dmn_sleep.py?2", "solo.test", timeout=20))
+    sleeper.start()
+    time.sleep(0.3)
+    body = os.urandom(3000)
+    s = socket.create_connection(("127.0.0.1", dsrv.port), timeout=20)
+    try:
+        t0 = time.monotonic()
+        s.sendall(b"POST /pycgi/dmn_stdin.py HTTP/1.1\r\nHost: solo.test\r\n"
+                  b"Content-Type: application/octet-stream\r\n"
+                  b"Content-Length: %d\r\nExpect: 100-continue\r\n"
+                  b"Connection: close\r\n\r\n" % len(body))
+        interim = s.recv(4096)
+        waited = time.monotonic() - t0
+        assert interim.startswith(b"HTTP/1.1 100 "), interim
+        s.sendall(body)
+        raw = b""
+        while True:
+            piece = s.recv(65536)
+            if not piece:
+                break
+            raw += piece
+    finally:
+        s.close()
+        sleeper.join(20)
+    assert waited > 1.0, "100 Continue after %.2f s" % waited
+    resp = httpd_lib.Response(raw)
+    assert resp.status == 200, resp
+    _assert_upload(resp.text, body)
+
+
+def test_stderr_while_httpd_waits_for_the_end_does_not_hold_the_page(dsrv):
+    """dmn_errstream.py flushes its page, then writes stderr every 0.5 ms
+    for 0.6 s.  httpd's wait for the end of the script after the page
+    (up to 1 ms in all, see
+    test_the_page_and_the_end_of_the_response_go_out_together) logs
+    that stderr and runs out: the page reaches the client long before
+    the end of the response."""
+    get(dsrv, "/pycgi/dmn_errstream.py")
+    res = probe.stream_request(dsrv, "GET", "/pycgi/dmn_errstream.py",
+                               timeout=20)
+    assert res.status == 200 and res.complete, res
+    assert res.text == "the page\n", res.text
+    assert res.t_complete - res.t_first_body > 0.4, \
+        "page at %.3f s, end at %.3f s: the page was held back" % (
+            res.t_first_body, res.t_complete)
 
 
 # -- 4, 5. virtual hosts ------------------------------------------------------
@@ -924,14 +982,22 @@ def test_workers_that_cannot_start_mean_exec_not_a_wait(
     ChrootDir without it): every worker dies while it starts (PYCGI0967).
     Under auto a script runs exec, as mod_cgi would run it, the first
     one too (its wait ends when the failure is known, not at
-    PyCGIDaemonQueueTimeout); under PyCGIMode daemon the answer is 503
-    at once, PYCGI0609 saying why."""
+    PyCGIDaemonQueueTimeout), with all of its body; under PyCGIMode
+    daemon the answer is 503 at once, PYCGI0609 saying why."""
     so = tmp_path / "mod_pycgi.so"
     shutil.copy(httpd_lib.pycgi_module_path(), so)
     monkeypatch.setenv("PYCGI_MODULE", str(so))
     srv = httpd(mpm=mpm, mode="auto", site=dsite, loglevel=DEBUG,
                 extra_conf=STATUS_CONF + _dirs_conf()
                 + "PyCGIDaemonQueueTimeout 30\n", tag="noworker")
+    # The first request, with a body longer than the 4 KB read before a
+    # worker is asked for: that head is put back for the exec runner.
+    body = os.urandom(5000)
+    t0 = time.monotonic()
+    resp = srv.request("POST", "/pycgi/dmn_stdin.py", body=body, timeout=60)
+    assert resp.status == 200, resp
+    _assert_upload(resp.text, body)
+    assert time.monotonic() - t0 < 10
     for i in range(3):
         t0 = time.monotonic()
         got = get_json(srv, "/pycgi/dmn_who.py?%d" % i, timeout=60)
