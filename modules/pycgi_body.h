@@ -6,8 +6,8 @@
  * read through sys.stdin).  Chunked bodies are de-chunked by httpd's
  * HTTP_IN filter; the script sees a plain byte stream ending at EOF.
  *
- * One pycgi_body per request (pycgi_body_of), from r->pool.  The first ScriptLogBuffer
- * bytes are kept for the ScriptLog.
+ * One pycgi_body per request (pycgi_body_of), from r->pool.  The first
+ * ScriptLogBuffer bytes are kept for the ScriptLog.
  */
 #ifndef PYCGI_BODY_H
 #define PYCGI_BODY_H

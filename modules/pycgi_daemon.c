@@ -610,7 +610,7 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
     apr_size_t len;
     apr_status_t rv;
     char *msg;
-    int rc, status, nostdin, late = 0, attempt, reused, kept, ngive;
+    int rc, status, nostdin, late = 0, attempt, reused, kept, ngive, feed;
 
     d->r = r;
     d->conn = d->out = d->err = -1;
@@ -750,13 +750,14 @@ int pycgi_daemon_run(request_rec *r, int nph, apr_interval_time_t timeout)
         apr_atomic_set32(&d->pool->stats->boot_failing, 0);
     }
 
-    if (in[1] >= 0) {
-        /* The rest of a body longer than its head. */
+    /* The rest of a body longer than its head, if there is one. */
+    feed = in[1] >= 0;
+    if (feed) {
         fin = pycgi_pipe_file(r->pool, &in[1], 1);
     }
     fout = pycgi_pipe_file_lent(r->pool, d->out);
     ferr = pycgi_pipe_file_lent(r->pool, d->err);
-    if ((!fin && !nostdin && !head.all) || !fout || !ferr) {
+    if ((feed && !fin) || !fout || !ferr) {
         pycgi_pool_tell(d->pool, PYCGI_CTL_KILL, d->worker);
         return pycgi_log_scripterror(r, HTTP_INTERNAL_SERVER_ERROR, 0,
                                      PYCGI_LOGNO(0906),
