@@ -56,7 +56,15 @@ EXPECT = {
     "form": "Hello Ada Lovelace",
     "json": '"greeting": "Hello World"',
     "sleep40": "slept 1 s",
+    "hgweb": "a line of the benchmark file",
 }
+
+# The hgweb workload: Mercurial's own hgweb.cgi (Debian's mercurial),
+# unchanged but for its repository path, showing a file of a small
+# repository: a real application, which imports Mercurial (~700
+# modules' worth of it) on every request when run as a process.
+HGWEB_CGI = "/usr/share/doc/mercurial-common/examples/hgweb.cgi"
+HGWEB_TEXT = "a line of the benchmark file\n"
 
 # The daemon runner's pool limits: room for every wrk connection, and for
 # every client of the --sleep40 scenario.  Server-wide directives.
@@ -233,6 +241,11 @@ ROWS = [
     ("json", "mod_wsgi", "prefork"),
     ("json", "mod_wsgi-daemon", "prefork"),
     ("json", "mod_wsgi-daemon", "event"),
+    ("hgweb", "mod_cgi", "prefork"),
+    ("hgweb", "pycgi-exec", "prefork"),
+    ("hgweb", "pycgi-embedded", "prefork"),
+    ("hgweb", "pycgi-daemon", "prefork"),
+    ("hgweb", "pycgi-daemon", "event"),
 ]
 
 # The --sleep40 scenario, run instead of the table above: one burst of
@@ -247,6 +260,7 @@ WORKLOAD_TITLE = {
     "hello": "hello",
     "form": "form POST",
     "json": "json+email",
+    "hgweb": "hgweb file page",
     "sleep40": "40 x sleep 1 s",
 }
 
@@ -284,6 +298,7 @@ SERVER_COLOUR = {
 CGI_PATH = {"hello": "/cgi-bin/hello.py",
             "form": "/cgi-bin/hello_get.py",
             "json": "/cgi-bin/hello_json.py",
+            "hgweb": "/cgi-bin/hgweb.py/file/tip/f.txt",
             "sleep40": "/cgi-bin/sleep1.py"}
 WSGI_PATH = {"hello": "/wsgi/hello", "form": "/wsgi/form",
              "json": "/wsgi/json"}
@@ -406,6 +421,28 @@ def split_cgi_output(raw):
     raise ValueError("no blank line after the CGI headers")
 
 
+def populate_hgweb(work, cgi_bin):
+    """A small Mercurial repository (a file, ten commits), owned by the
+    servers' user, and Debian's hgweb.cgi serving it as hgweb.py (the
+    runners' handler is set for .py)."""
+    repo = os.path.join(work, "hgrepo")
+    env = dict(HTTPD_ENV, HOME=work, HGPLAIN="1", HGUSER="bench <b@b>")
+    subprocess.run(["hg", "init", repo], check=True, env=env)
+    for i in range(10):
+        with open(os.path.join(repo, "f.txt"), "w") as f:
+            f.write(HGWEB_TEXT * (i + 1))
+        subprocess.run(["hg", "commit", "-q", "-A", "-m", "commit %d" % i],
+                       cwd=repo, check=True, env=env)
+    with open(HGWEB_CGI) as f:
+        text = f.read().replace('b"/path/to/repo/or/config"',
+                                repr(repo.encode()))
+    dst = os.path.join(cgi_bin, "hgweb.py")
+    with open(dst, "w") as f:
+        f.write(text)
+    os.chmod(dst, 0o755)
+    subprocess.run(["chown", "-R", "www-data:www-data", repo], check=True)
+
+
 def populate(work):
     """Lay out the document root: the tutorial scripts, the heavier JSON
     script, the static twin of hello.py, the WSGI twins, the wrk script."""
@@ -422,6 +459,8 @@ def populate(work):
         with open(dst, "w") as f:
             f.write(text)
         os.chmod(dst, 0o755)
+
+    populate_hgweb(work, cgi_bin)
 
     # The static file and the WSGI app serve exactly the bytes hello.py
     # prints, so every "hello" row moves the same payload.
