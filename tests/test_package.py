@@ -334,16 +334,19 @@ def install(deb):
             "postinst did not enable %s" % name
 
 
-def serve_once(workdir, disable=(), enable=()):
+def serve_once(workdir, disable=(), enable=(), confs=(),
+               path="/cgi-bin/" + SCRIPT_NAME):
     """Configure the system Apache the way an administrator would, start
-    it with apache2ctl on a private port, fetch the script, stop it.
-    Returns (response, apache2ctl start output, error log)."""
+    it with apache2ctl on a private port, fetch `path` (the test script
+    by default), stop it.  `confs`: conf-available names to enable
+    besides serve-cgi-bin.  Returns (response, error log)."""
     for mod in ("cgi", "cgid") + tuple(disable):
         if enabled(mod):
             run(["a2dismod", "-f", mod])
     for mod in ("pycgi",) + tuple(enable):
         run(["a2enmod", mod])
-    run(["a2enconf", "serve-cgi-bin"])
+    for conf in ("serve-cgi-bin",) + tuple(confs):
+        run(["a2enconf", conf])
     script = os.path.join(CGI_BIN, SCRIPT_NAME)
     with open(script, "w") as f:
         f.write(SCRIPT)
@@ -374,8 +377,8 @@ def serve_once(workdir, disable=(), enable=()):
             pid = pid_alive(pidfile)
             time.sleep(0.1)
         assert pid, "apache2ctl start: no server\n%s" % httpd_lib._read(errlog)
-        request = ("GET /cgi-bin/%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-                   "Connection: close\r\n\r\n" % (SCRIPT_NAME, port)).encode()
+        request = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                   "Connection: close\r\n\r\n" % (path, port)).encode()
         while resp is None and time.monotonic() < deadline:
             try:
                 resp = httpd_lib.Response(
@@ -440,3 +443,23 @@ def test_package_beside_mod_wsgi(deb, machine):
         pytest.fail("mod_wsgi.so not installed: run `make deps`")
     install(deb)
     check_served(*serve_once(machine, disable=("python",), enable=("wsgi",)))
+
+
+GITWEB_CONF = "/etc/apache2/conf-available/gitweb.conf"
+
+
+def test_package_serves_debians_gitweb(deb, machine):
+    """Debian's gitweb.conf (package gitweb) switches itself on only when
+    it sees mod_cgi or mod_cgid (<IfModule mod_cgi.c>, then Define
+    ENABLE_GITWEB), as serve-cgi-bin.conf does: with mod_cgi and mod_cgid
+    put aside for mod_pycgi, /gitweb/ must still be gitweb's."""
+    if not os.path.exists(GITWEB_CONF):
+        pytest.fail("gitweb not installed: run `make deps`")
+    install(deb)
+    resp, log = serve_once(machine, disable=("python", "wsgi"),
+                           confs=("gitweb",), path="/gitweb/")
+    # /var/lib/git, gitweb's default project root, may hold no project:
+    # its own page says so (404), not Apache's.
+    assert resp.status in (200, 404), "%r\n%s" % (resp, log[-3000:])
+    assert re.search(r'<meta name="generator" content="gitweb/', resp.text), \
+        "not gitweb's page:\n%s\n%s" % (resp.text[-2000:], log[-3000:])
