@@ -92,6 +92,14 @@ class Apps:
     def path(self, *rel):
         return os.path.join(self.root, *rel)
 
+    def _cgi_dir(self, d, extra=""):
+        """Serve directory d's .cgi files as CGI scripts, in the mode of
+        the run (@HANDLER@, @MODE@: see httpd.Server.expand)."""
+        lines = ["Options +ExecCGI", "AddHandler @HANDLER@ .cgi"]
+        lines += [extra] if extra else []
+        self.conf.append('<Directory "%s">\n    %s\n    @MODE@\n</Directory>'
+                         % (d, "\n    ".join(lines)))
+
     def git_head(self):
         """The commit the test repository's main branch is at (every
         git test pushes one more)."""
@@ -140,13 +148,7 @@ ScriptAlias /git/ {backend}/
         with open(conf, "w") as f:
             f.write('$projectroot = "%s";\n' % self.path("git"))
             f.write('$feature{"snapshot"}{"default"} = ["tgz"];\n')
-        self.conf.append("""\
-<Directory "{d}">
-    Options +ExecCGI
-    AddHandler @HANDLER@ .cgi
-    SetEnv GITWEB_CONFIG {conf}
-    @MODE@
-</Directory>""".format(d=d, conf=conf))
+        self._cgi_dir(d, "SetEnv GITWEB_CONFIG %s" % conf)
 
     def _cgit(self):
         rc = self.path("cgitrc")
@@ -178,24 +180,14 @@ ScriptAlias /cgit/ {cgit}/
         with open(os.path.join(d, "repo.cgi"), "w") as f:
             f.write("#!%s\nrepository: %s\n" % (FOSSIL, repo))
         os.chmod(os.path.join(d, "repo.cgi"), 0o755)
-        self.conf.append("""\
-<Directory "{d}">
-    Options +ExecCGI
-    AddHandler @HANDLER@ .cgi
-    @MODE@
-</Directory>""".format(d=d))
+        self._cgi_dir(d)
 
     def _mfs(self):
         # The package's directory as a whole (chart.cgi opens err.gif
         # from its working directory).
         d = self.site.path("htdocs/mfs")
         shutil.copytree(os.path.dirname(MFS_CGI), d)
-        self.conf.append("""\
-<Directory "{d}">
-    Options +ExecCGI
-    AddHandler @HANDLER@ .cgi
-    @MODE@
-</Directory>""".format(d=d))
+        self._cgi_dir(d)
 
     def _hgweb(self):
         repo = self.path("hg")
@@ -213,12 +205,7 @@ ScriptAlias /cgit/ {cgit}/
         with open(os.path.join(d, "hgweb.cgi"), "w") as f:
             f.write(text)
         os.chmod(os.path.join(d, "hgweb.cgi"), 0o755)
-        self.conf.append("""\
-<Directory "{d}">
-    Options +ExecCGI
-    AddHandler @HANDLER@ .cgi
-    @MODE@
-</Directory>""".format(d=d))
+        self._cgi_dir(d)
 
 
 @pytest.fixture(scope="module")
