@@ -101,6 +101,8 @@ static struct {
     apr_pool_t *scratch;        /* cleared every loop iteration */
     apr_time_t *backoff;        /* per pool: no spawn before this */
     int *boot_fails;            /* per pool: workers dead while starting */
+    int *at_max;                /* per pool: requests wait with no room
+                                 * for a worker (see pycgi_super_at_max) */
     int keep_root;              /* user pools: each worker drops to its
                                  * pool's identity itself */
 } sv;
@@ -531,6 +533,22 @@ static int pycgi_super_room(int pool)
            && sv.live < sv.nw;
 }
 
+/* Whether requests of `pool` wait with no room to start a worker for
+ * them.  The status page's max_reached counts such spells: one begins
+ * when a request finds the pool at its maximum, or when requests that
+ * were to be served by workers still starting turn out to be more than
+ * the workers (a burst: the children's asks came while workers started,
+ * and the pool filled up meanwhile); it ends when the pool has room or
+ * nothing waits. */
+static void pycgi_super_at_max(int pool, int blocked)
+{
+    if (blocked && !sv.at_max[pool]) {
+        __atomic_add_fetch(&sv.t->pools[pool].stats->max_reached, 1,
+                           __ATOMIC_RELAXED);
+    }
+    sv.at_max[pool] = blocked;
+}
+
 /* Requests wait with no worker free or on its way (a burst, or the
  * worker they waited for retired): start workers for them. */
 static void pycgi_super_rebalance(void)
@@ -545,7 +563,11 @@ static void pycgi_super_rebalance(void)
         apr_uint32_t queued = p->stats->queued;
         int ready, room;
 
-        if (!queued || apr_time_now() < sv.backoff[i]) {
+        if (!queued) {
+            pycgi_super_at_max(i, 0);
+            continue;
+        }
+        if (apr_time_now() < sv.backoff[i]) {
             continue;
         }
         ready = pycgi_super_count(i, PYCGI_SLOT_IDLE)
@@ -556,6 +578,7 @@ static void pycgi_super_rebalance(void)
             ready++;
             room--;
         }
+        pycgi_super_at_max(i, (apr_uint32_t)ready < queued);
     }
 }
 
@@ -587,7 +610,7 @@ static void pycgi_super_want(int pool)
         return;
     }
     if (!pycgi_super_room(pool)) {
-        __atomic_add_fetch(&p->stats->max_reached, 1, __ATOMIC_RELAXED);
+        pycgi_super_at_max(pool, 1);
         return;
     }
     pycgi_super_spawn(pool);
@@ -986,7 +1009,8 @@ static void pycgi_super_become(void)
     sv.w = calloc(sv.nw, sizeof(*sv.w));
     sv.backoff = calloc(sv.t->npools, sizeof(*sv.backoff));
     sv.boot_fails = calloc(sv.t->npools, sizeof(*sv.boot_fails));
-    if (!sv.w || !sv.backoff || !sv.boot_fails
+    sv.at_max = calloc(sv.t->npools, sizeof(*sv.at_max));
+    if (!sv.w || !sv.backoff || !sv.boot_fails || !sv.at_max
         || apr_pool_create(&sv.scratch, NULL) != APR_SUCCESS) {
         exit(1);
     }
