@@ -443,9 +443,11 @@ def populate_hgweb(work, cgi_bin):
     subprocess.run(["chown", "-R", "www-data:www-data", repo], check=True)
 
 
-def populate(work):
+def populate(work, workloads):
     """Lay out the document root: the tutorial scripts, the heavier JSON
-    script, the static twin of hello.py, the WSGI twins, the wrk script."""
+    script, the static twin of hello.py, the WSGI twins, the wrk script;
+    hgweb and its repository only when a row of `workloads` needs them
+    (ten `hg commit`s, and Mercurial must be installed)."""
     cgi_bin = os.path.join(work, "htdocs", "cgi-bin")
     for script in ("hello.py", "hello_get.py"):
         dst = os.path.join(cgi_bin, script)
@@ -460,7 +462,8 @@ def populate(work):
             f.write(text)
         os.chmod(dst, 0o755)
 
-    populate_hgweb(work, cgi_bin)
+    if "hgweb" in workloads:
+        populate_hgweb(work, cgi_bin)
 
     # The static file and the WSGI app serve exactly the bytes hello.py
     # prints, so every "hello" row moves the same payload.
@@ -1452,7 +1455,7 @@ def main(argv=None):
 
     work = make_workdir()
     try:
-        populate(work)
+        populate(work, {r.workload for r in rows})
         load = ("%d clients x sleep 1 s" % SLEEP_CLIENTS if args.sleep40
                 else "wrk -t%d -c%d -d%ds" % (WRK_THREADS, WRK_CONNECTIONS,
                                                seconds))
