@@ -36,6 +36,7 @@ CGIT = "/usr/lib/cgit/cgit.cgi"
 FOSSIL = "/usr/bin/fossil"
 MFS_CGI = "/usr/share/moosefs-cgi/mfs.cgi"
 HGWEB = "/usr/share/doc/mercurial-common/examples/hgweb.cgi"
+HAVE_HG = os.path.exists(HGWEB) and shutil.which("hg") is not None
 
 
 def need(path, package):
@@ -43,7 +44,9 @@ def need(path, package):
                               reason="Debian's %s is not installed" % package)
 
 
-def _run(args, cwd=None, env=None, timeout=120):
+def _proc(args, cwd=None, env=None, timeout=120):
+    """Run a client tool (git, hg, fossil) that must succeed; the
+    finished process, its stdout and stderr as text."""
     full = dict(os.environ, HOME="/tmp", LANG="C", HGPLAIN="1",
                 HGUSER="test <t@t>", GIT_AUTHOR_NAME="test",
                 GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="test",
@@ -54,7 +57,11 @@ def _run(args, cwd=None, env=None, timeout=120):
                           text=True, timeout=timeout)
     assert proc.returncode == 0, (args, proc.stdout[-2000:],
                                   proc.stderr[-2000:])
-    return proc.stdout
+    return proc
+
+
+def _run(args, cwd=None, env=None, timeout=120):
+    return _proc(args, cwd, env, timeout).stdout
 
 
 def _chown_www(top):
@@ -76,7 +83,7 @@ class Apps:
         self.root = site.make_dir("apps")
         self.conf = []
         self.content = "line one\nline two\n"
-        if os.path.exists("/usr/bin/git"):
+        if os.path.exists(GIT_BACKEND):
             self._git()
         if os.path.exists(GITWEB):
             self._gitweb()
@@ -86,7 +93,7 @@ class Apps:
             self._fossil()
         if os.path.exists(MFS_CGI):
             self._mfs()
-        if os.path.exists(HGWEB) and shutil.which("hg"):
+        if HAVE_HG:
             self._hgweb()
 
     def path(self, *rel):
@@ -230,8 +237,7 @@ def ok(resp, what=""):
 
 # -- git smart HTTP -----------------------------------------------------------
 
-@pytest.mark.skipif(not os.path.exists(GIT_BACKEND),
-                    reason="Debian's git is not installed")
+@need(GIT_BACKEND, "git")
 @pytest.mark.parametrize("protocol", ["0", "2"])
 def test_git_http_backend_clone_push_pull(srv, apps, protocol):
     """Clone twice, push a commit with a 3 MB file (git sends a pack
@@ -259,11 +265,8 @@ def test_git_http_backend_clone_push_pull(srv, apps, protocol):
         _run(["git"] + cfg + ["pull", "-q", "--ff-only"], cwd=b, env=env)
         with open(os.path.join(b, "big.bin"), "rb") as f:
             assert f.read() == blob
-        proc = subprocess.run(
-            ["git"] + cfg + ["ls-remote", remote], capture_output=True,
-            text=True, timeout=60,
-            env=dict(os.environ, HOME="/tmp", GIT_TRACE_PACKET="1", **env))
-        assert proc.returncode == 0, proc.stderr[-2000:]
+        proc = _proc(["git"] + cfg + ["ls-remote", remote],
+                     env=dict(env, GIT_TRACE_PACKET="1"))
         head_a = _run(["git", "rev-parse", "HEAD"], cwd=a).strip()
         assert head_a + "\trefs/heads/main" in proc.stdout, proc.stdout
         # The server answered in the protocol asked for (the request's
@@ -434,8 +437,7 @@ def test_moosefs_mfs_cgi_monitors_a_master(srv, mfsmaster):
 
 # -- Mercurial's hgweb.cgi (Python) -------------------------------------------
 
-@pytest.mark.skipif(not os.path.exists(HGWEB) or not shutil.which("hg"),
-                    reason="Debian's mercurial is not installed")
+@pytest.mark.skipif(not HAVE_HG, reason="Debian's mercurial is not installed")
 def test_mercurial_hgweb_clone_push_pull(srv, apps):
     """hgweb's pages, clone, push and pull, several requests in a row
     (Mercurial keeps sys.stdout.buffer from its first import)."""
