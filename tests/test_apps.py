@@ -28,6 +28,8 @@ import time
 import pytest
 
 import httpd as httpd_lib
+from appkit import HAVE_HG, chown_www, proc as _proc, run as _run
+import appkit
 from conftest import TEST_MODULE
 
 GIT_BACKEND = "/usr/lib/git-core/git-http-backend"
@@ -35,41 +37,11 @@ GITWEB = "/usr/share/gitweb/gitweb.cgi"
 CGIT = "/usr/lib/cgit/cgit.cgi"
 FOSSIL = "/usr/bin/fossil"
 MFS_CGI = "/usr/share/moosefs-cgi/mfs.cgi"
-HGWEB = "/usr/share/doc/mercurial-common/examples/hgweb.cgi"
-HAVE_HG = os.path.exists(HGWEB) and shutil.which("hg") is not None
 
 
 def need(path, package):
     return pytest.mark.skipif(not os.path.exists(path),
                               reason="Debian's %s is not installed" % package)
-
-
-def _proc(args, cwd=None, env=None, timeout=120):
-    """Run a client tool (git, hg, fossil) that must succeed; the
-    finished process, its stdout and stderr as text."""
-    full = dict(os.environ, HOME="/tmp", LANG="C", HGPLAIN="1",
-                HGUSER="test <t@t>", GIT_AUTHOR_NAME="test",
-                GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="test",
-                GIT_COMMITTER_EMAIL="t@t", GIT_CONFIG_NOSYSTEM="1",
-                GIT_TERMINAL_PROMPT="0", USER="test")
-    full.update(env or {})
-    proc = subprocess.run(args, cwd=cwd, env=full, capture_output=True,
-                          text=True, timeout=timeout)
-    assert proc.returncode == 0, (args, proc.stdout[-2000:],
-                                  proc.stderr[-2000:])
-    return proc
-
-
-def _run(args, cwd=None, env=None, timeout=120):
-    return _proc(args, cwd, env, timeout).stdout
-
-
-def _chown_www(top):
-    www = pwd.getpwnam("www-data")
-    os.chown(top, www.pw_uid, www.pw_gid)
-    for root, dirs, files in os.walk(top):
-        for name in dirs + files:
-            os.lchown(os.path.join(root, name), www.pw_uid, www.pw_gid)
 
 
 class Apps:
@@ -132,7 +104,7 @@ class Apps:
             shutil.rmtree(work, ignore_errors=True)
         with open(os.path.join(bare, "description"), "w") as f:
             f.write("pycgi test project\n")
-        _chown_www(top)
+        chown_www(top)
         # git-http-backend(1)'s own example, for mod_cgi (its SetEnvIf
         # for Git-Protocol aside: the backend reads HTTP_GIT_PROTOCOL
         # itself since git 2.x, and mod_setenvif's regexes are reported
@@ -182,7 +154,7 @@ ScriptAlias /cgit/ {cgit}/
         _run([FOSSIL, "init", repo])
         # Anonymous visitors may read and clone, as on a public server.
         _run([FOSSIL, "user", "capabilities", "nobody", "gjorz", "-R", repo])
-        _chown_www(top)
+        chown_www(top)
         d = self.site.make_dir("htdocs/fossil")
         with open(os.path.join(d, "repo.cgi"), "w") as f:
             f.write("#!%s\nrepository: %s\n" % (FOSSIL, repo))
@@ -197,21 +169,8 @@ ScriptAlias /cgit/ {cgit}/
         self._cgi_dir(d)
 
     def _hgweb(self):
-        repo = self.path("hg")
-        _run(["hg", "init", repo])
-        with open(os.path.join(repo, "f.txt"), "w") as f:
-            f.write(self.content)
-        _run(["hg", "commit", "-A", "-m", "first", "-R", repo], cwd=repo)
-        with open(os.path.join(repo, ".hg", "hgrc"), "a") as f:
-            f.write("[web]\npush_ssl = false\nallow-push = *\n")
-        _chown_www(repo)
         d = self.site.make_dir("htdocs/hg")
-        with open(HGWEB) as f:
-            text = f.read().replace('b"/path/to/repo/or/config"',
-                                    repr(repo.encode()))
-        with open(os.path.join(d, "hgweb.cgi"), "w") as f:
-            f.write(text)
-        os.chmod(os.path.join(d, "hgweb.cgi"), 0o755)
+        appkit.hgweb(self.path("hg"), d, self.content)
         self._cgi_dir(d)
 
 

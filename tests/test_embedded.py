@@ -32,6 +32,7 @@ import warnings
 
 import pytest
 
+import appkit
 import httpd as httpd_lib
 import probe
 from conftest import TEST_MODULE
@@ -1488,19 +1489,11 @@ def test_script_fetching_its_own_server_does_not_wait_forever(one, mpm):
     assert_log(one, mark, r"PYCGI0611: \S*m_embt/hello\.py runs exec")
 
 
-HGWEB = "/usr/share/doc/mercurial-common/examples/hgweb.cgi"
-
-
 def _hg(*args, cwd=None):
-    import subprocess
-    env = dict(os.environ, HOME="/tmp", HGPLAIN="1", HGUSER="test <t@t>")
-    proc = subprocess.run(["hg"] + list(args), cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
-    return proc.stdout
+    return appkit.run(["hg"] + list(args), cwd=cwd, timeout=60)
 
 
-@pytest.mark.skipif(not os.path.exists(HGWEB) or not shutil.which("hg"),
+@pytest.mark.skipif(not appkit.HAVE_HG,
                     reason="Debian's mercurial is not installed")
 def test_mercurial_hgweb_pages_clone_pull_and_push(one, esite):
     """Debian's own hgweb.cgi, run embedded in one process: pages, clone,
@@ -1508,24 +1501,9 @@ def test_mercurial_hgweb_pages_clone_pull_and_push(one, esite):
     sys.stdout.buffer from its first import; every later request must
     still answer through it.  (From the second request on: 500,
     "ValueError: I/O operation on closed file".)"""
-    import pwd
     repo = esite.path("hgrepo")
     if not os.path.isdir(repo):
-        os.makedirs(repo)
-        _hg("init", repo)
-        with open(os.path.join(repo, "f.txt"), "w") as f:
-            f.write("one\n")
-        _hg("commit", "-A", "-m", "first", cwd=repo)
-        with open(os.path.join(repo, ".hg", "hgrc"), "a") as f:
-            f.write("[web]\npush_ssl = false\nallow-push = *\n")
-        www = pwd.getpwnam("www-data")
-        for top, dirs, files in os.walk(repo):
-            for name in dirs + files + ["."]:
-                os.chown(os.path.join(top, name), www.pw_uid, www.pw_gid)
-        with open(HGWEB) as f:
-            text = f.read().replace('b"/path/to/repo/or/config"',
-                                    repr(repo.encode()))
-        esite.write("htdocs/m_emb/hgweb.cgi", text, 0o755)
+        appkit.hgweb(repo, esite.make_dir("htdocs/m_emb"), "one\n")
     pid = pid_of(one)
     url = "http://127.0.0.1:%d/m_emb/hgweb.cgi" % one.port
     for path in ("", "/log", "/file/tip/f.txt", "/graph"):
