@@ -10,14 +10,13 @@ import os
 import re
 import shutil
 import subprocess
-import time
 import uuid
 
 import pytest
 
 import httpd as httpd_lib
 import probe
-from conftest import MPMS
+from conftest import MPMS, TEST_MODULE
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(REPO, "examples")
@@ -38,28 +37,50 @@ def _workers_below(parent):
             if p.ppid in kids and p.comm == "pycgi-worker"]
 
 
+def _start_time(pid):
+    """A process's start time (clock ticks since boot), to tell it from
+    a later process that reuses its pid; None once it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return int(stat[stat.rindex(")") + 2:].split()[19])
+
+
+def _run_demo(mpm, root, port):
+    env = dict(os.environ, DEMO_BACKGROUND="1", DEMO_MPM=mpm,
+               DEMO_PORT=str(port), DEMO_ROOT=root)
+    return subprocess.run(["sh", os.path.join(REPO, "tools", "demo.sh")],
+                          env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
 class Demo:
-    def __init__(self, mpm):
+    def __init__(self, mpm, root=None):
         self.mpm = mpm
-        self.root = httpd_lib._mkdtemp("pycgi-demo-", 0o755)
+        self.root = root or httpd_lib._mkdtemp("pycgi-demo-", 0o755)
         self.port = httpd_lib.free_port()
         self.conf = os.path.join(self.root, "httpd.conf")
-        env = dict(os.environ, DEMO_BACKGROUND="1", DEMO_MPM=mpm,
-                   DEMO_PORT=str(self.port), DEMO_ROOT=self.root)
-        self.started = subprocess.run(
-            ["sh", os.path.join(REPO, "tools", "demo.sh")], env=env,
-            capture_output=True, text=True, timeout=600)
-        assert self.started.returncode == 0, self.started.stderr[-3000:]
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                self.request("GET", "/")
-                break
-            except OSError:
-                time.sleep(0.1)
-        with open(os.path.join(self.root, "run", "httpd.pid")) as f:
-            self.pid = int(f.read())
         self.workers = set()
+        self.started = _run_demo(mpm, self.root, self.port)
+        try:
+            assert self.started.returncode == 0, \
+                self.started.stderr[-3000:]
+            assert probe.wait_for(self._answers, 20), \
+                "the demo does not answer on port %d" % self.port
+            with open(os.path.join(self.root, "run", "httpd.pid")) as f:
+                self.pid = int(f.read())
+        except BaseException:
+            self.stop()
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise
+
+    def _answers(self):
+        try:
+            return self.request("GET", "/")[0] == 200
+        except OSError:
+            return False
 
     def request(self, method, path, body=None, headers=None):
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -75,24 +96,34 @@ class Demo:
                   errors="replace") as f:
             return f.read()
 
+    def note_workers(self):
+        """Remember the demo's workers now running (pid, start time)."""
+        for pid in _workers_below(self.pid):
+            self.workers.add((pid, _start_time(pid)))
+
     def stop(self):
-        subprocess.run(["/usr/sbin/apache2", "-f", self.conf, "-k", "stop"],
-                       capture_output=True, timeout=60)
+        """Stop the demo; the processes of it still there after 15 s."""
+        if os.path.exists(self.conf):
+            if hasattr(self, "pid"):
+                self.note_workers()
+            subprocess.run(["/usr/sbin/apache2", "-f", self.conf, "-k",
+                            "stop"], capture_output=True, timeout=60)
+
         def left():
-            alive = {p.pid for p in probe.all_procs()
-                     if p.comm == "pycgi-worker" and p.state != "Z"}
-            return _pids_of(self.conf) + sorted(self.workers & alive)
+            return _pids_of(self.conf) + sorted(
+                pid for pid, start in self.workers
+                if start is not None and _start_time(pid) == start)
         probe.wait_for(lambda: not left(), 15)
         return left()
 
 
 @pytest.fixture(scope="module", params=MPMS)
 def demo(request):
-    if os.environ.get("PYCGI_MODULE"):
-        # Another build is under test (make check-asan): the demo builds
-        # and serves the repository's own, as its users run it.
-        pytest.skip("the demo serves the repository's own build, "
-                    "not PYCGI_MODULE's")
+    if os.environ.get("PYCGI_MODULE") or TEST_MODULE != "pycgi":
+        # Another build is under test (make check-asan), or stock
+        # mod_cgi: the demo builds and serves the repository's own, as
+        # its users run it.
+        pytest.skip("the demo serves the repository's own build")
     d = Demo(request.param)
     yield d
     left = d.stop()
@@ -139,9 +170,8 @@ def test_hello_cgi_in_shell(demo):
 def test_python_examples_run_in_daemon_workers(demo):
     # PyCGIMode auto: Python scripts go to the daemon runner's workers.
     demo.request("GET", "/hello.py")
-    workers = _workers_below(demo.pid)
-    assert workers, "no pycgi-worker under the demo"
-    demo.workers.update(workers)
+    assert _workers_below(demo.pid), "no pycgi-worker under the demo"
+    demo.note_workers()
     assert re.search(r"PYCGI0802.*worker ready", demo.error_log()), \
         demo.error_log()[-2000:]
 
@@ -154,6 +184,7 @@ def test_environment_listing(demo):
                 "SCRIPT_NAME", "REQUEST_METHOD"):
         assert var in text, var
     assert ": %d " % demo.port in text
+    assert re.search(r"QUERY_STRING </span> : x=1 <", text), text
 
 
 def test_get_and_post_forms(demo):
@@ -181,6 +212,7 @@ def test_radio_textarea_dropdown(demo):
         assert status == 200, (script, body)
         assert (" is %s</h2>" % value).encode() in body, (script, body)
         status, _, body = demo.request("POST", "/" + script, b"", FORM)
+        assert status == 200, (script, body)
         assert (" is %s</h2>" % unset).encode() in body, (script, body)
 
 
@@ -221,3 +253,38 @@ def test_upload_and_download(demo):
     assert headers["Content-Disposition"] == 'attachment; filename="foo.txt"'
     with open(os.path.join(EXAMPLES, "foo.txt"), "rb") as f:
         assert got == f.read()
+
+
+def test_a_second_demo_in_the_same_tree_stops_the_first():
+    if os.environ.get("PYCGI_MODULE") or TEST_MODULE != "pycgi":
+        pytest.skip("the demo serves the repository's own build")
+    first = Demo("prefork")
+    try:
+        second = Demo("prefork", root=first.root)
+        try:
+            assert "stopping the demo still running" in second.started.stdout
+            assert probe.wait_for(lambda: _start_time(first.pid) is None,
+                                  10), "the first demo's httpd still runs"
+            assert second._answers()
+        finally:
+            assert not second.stop()
+    finally:
+        first.stop()
+        shutil.rmtree(first.root, ignore_errors=True)
+
+
+def test_the_demo_never_removes_a_tree_that_is_not_a_demos():
+    root = httpd_lib._mkdtemp("pycgi-notdemo-", 0o755)
+    try:
+        keep = os.path.join(root, "keep.txt")
+        with open(keep, "w") as f:
+            f.write("mine\n")
+        done = _run_demo("prefork", root, httpd_lib.free_port())
+        assert done.returncode == 2, (done.stdout, done.stderr)
+        assert "not a demo's tree" in done.stderr
+        with open(keep) as f:
+            assert f.read() == "mine\n"
+        done = _run_demo("prefork", "relative/path", httpd_lib.free_port())
+        assert done.returncode == 2 and "absolute" in done.stderr
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -15,17 +15,41 @@ case "$MPM" in
 esac
 make -s all
 ROOT=${DEMO_ROOT:-/tmp/pycgi-demo}
-# The tree is made anew: only ever remove an earlier demo's tree.
-if [ -e "$ROOT" ] && [ ! -f "$ROOT/httpd.conf" ] \
-        && [ -n "$(ls -A "$ROOT" 2>/dev/null)" ]; then
-    echo "$ROOT exists and is not a demo tree: not removing it" >&2
-    exit 2
+case "$ROOT" in
+    /*) ;;
+    *) echo "DEMO_ROOT must be an absolute path, not $ROOT" >&2; exit 2 ;;
+esac
+case "$ROOT" in
+    *[!A-Za-z0-9/._-]*)
+        echo "DEMO_ROOT may hold only letters, digits and / . _ -" >&2
+        exit 2 ;;
+esac
+# The tree is made anew.  Only ever remove an earlier demo's tree (its
+# marker, or a configuration that loads mod_pycgi beside hello.py), and
+# stop the demo still running there first.
+if [ -e "$ROOT" ] && [ -n "$(ls -A "$ROOT" 2>/dev/null || echo unreadable)" ]; then
+    if [ ! -f "$ROOT/.pycgi-demo" ] && ! { [ -f "$ROOT/htdocs/hello.py" ] \
+            && grep -q "^LoadModule pycgi_module" "$ROOT/httpd.conf" 2>/dev/null; }; then
+        echo "$ROOT exists and is not a demo's tree: not removing it" >&2
+        exit 2
+    fi
+    if [ -f "$ROOT/run/httpd.pid" ] \
+            && kill -0 "$(cat "$ROOT/run/httpd.pid")" 2>/dev/null; then
+        echo "stopping the demo still running in $ROOT"
+        /usr/sbin/apache2 -f "$ROOT/httpd.conf" -k stop || true
+        i=0
+        while [ $i -lt 100 ] && [ -f "$ROOT/run/httpd.pid" ]; do
+            sleep 0.1
+            i=$((i + 1))
+        done
+    fi
 fi
 rm -rf "$ROOT"
 mkdir -p "$ROOT/htdocs" "$ROOT/logs" "$ROOT/run"
+touch "$ROOT/.pycgi-demo"
 cp -p examples/* "$ROOT/htdocs/"
-chmod 755 "$ROOT" "$ROOT/htdocs" "$ROOT/htdocs/"*.py "$ROOT/htdocs/"*.cgi
-chmod 777 "$ROOT/logs" "$ROOT/run"
+chmod 755 "$ROOT" "$ROOT/htdocs" "$ROOT/htdocs/"*.py "$ROOT/htdocs/"*.cgi \
+    "$ROOT/logs" "$ROOT/run"
 cat > "$ROOT/httpd.conf" <<CONF
 ServerRoot $ROOT
 ServerName localhost
