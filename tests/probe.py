@@ -252,14 +252,17 @@ def pattern_sha256(mib):
 
 class Proc:
     __slots__ = ("pid", "ppid", "pgid", "sid", "state", "exe", "cmdline",
-                 "comm")
+                 "comm", "start")
 
     def __repr__(self):
         return "<pid %d ppid %d %s %s %r>" % (self.pid, self.ppid, self.state,
                                              self.exe, self.cmdline[:80])
 
 
-def _read_proc(pid):
+def read_proc(pid):
+    """Process `pid` as /proc shows it now (`start`: its start time in
+    clock ticks since boot, which tells it from a later process given
+    the same pid), or None when there is none."""
     try:
         with open("/proc/%d/stat" % pid, "rb") as f:
             stat = f.read().decode("latin-1")
@@ -271,6 +274,7 @@ def _read_proc(pid):
     rest = stat[stat.rindex(")") + 2:].split()
     p.state, p.ppid, p.pgid, p.sid = rest[0], int(rest[1]), int(rest[2]), \
         int(rest[3])
+    p.start = int(rest[19])
     try:
         p.exe = os.readlink("/proc/%d/exe" % pid)
     except OSError:
@@ -288,7 +292,7 @@ def all_procs():
     out = []
     for name in os.listdir("/proc"):
         if name.isdigit():
-            p = _read_proc(int(name))
+            p = read_proc(int(name))
             if p is not None:
                 out.append(p)
     return out

@@ -28,8 +28,7 @@ import time
 import pytest
 
 import httpd as httpd_lib
-from appkit import HAVE_HG, chown_www, proc as _proc, run as _run
-import appkit
+from appkit import HAVE_HG, chown_www, hgweb, proc as _proc, run as _run
 from conftest import TEST_MODULE
 
 GIT_BACKEND = "/usr/lib/git-core/git-http-backend"
@@ -170,7 +169,7 @@ ScriptAlias /cgit/ {cgit}/
 
     def _hgweb(self):
         d = self.site.make_dir("htdocs/hg")
-        appkit.hgweb(self.path("hg"), d, self.content)
+        hgweb(self.path("hg"), d, self.content)
         self._cgi_dir(d)
 
 

@@ -18,6 +18,10 @@ import httpd as httpd_lib
 import probe
 from conftest import MPMS, TEST_MODULE
 
+# Another build is under test (PYCGI_MODULE: make check-asan), or stock
+# mod_cgi: the demo builds and serves the repository's own, as its users
+# run it.
+OTHER_BUILD = bool(os.environ.get("PYCGI_MODULE")) or TEST_MODULE != "pycgi"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(REPO, "examples")
 
@@ -38,14 +42,9 @@ def _workers_below(parent):
 
 
 def _start_time(pid):
-    """A process's start time (clock ticks since boot), to tell it from
-    a later process that reuses its pid; None once it is gone."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            stat = f.read()
-    except OSError:
-        return None
-    return int(stat[stat.rindex(")") + 2:].split()[19])
+    """The start time of process `pid`, None once it is gone."""
+    p = probe.read_proc(pid)
+    return p.start if p else None
 
 
 def _run_demo(mpm, root, port):
@@ -63,6 +62,7 @@ class Demo:
         self.port = httpd_lib.free_port()
         self.conf = os.path.join(self.root, "httpd.conf")
         self.workers = set()
+        self.pid = None
         self.started = _run_demo(mpm, self.root, self.port)
         try:
             assert self.started.returncode == 0, \
@@ -104,7 +104,7 @@ class Demo:
     def stop(self):
         """Stop the demo; the processes of it still there after 15 s."""
         if os.path.exists(self.conf):
-            if hasattr(self, "pid"):
+            if self.pid:
                 self.note_workers()
             subprocess.run(["/usr/sbin/apache2", "-f", self.conf, "-k",
                             "stop"], capture_output=True, timeout=60)
@@ -119,10 +119,7 @@ class Demo:
 
 @pytest.fixture(scope="module", params=MPMS)
 def demo(request):
-    if os.environ.get("PYCGI_MODULE") or TEST_MODULE != "pycgi":
-        # Another build is under test (make check-asan), or stock
-        # mod_cgi: the demo builds and serves the repository's own, as
-        # its users run it.
+    if OTHER_BUILD:
         pytest.skip("the demo serves the repository's own build")
     d = Demo(request.param)
     yield d
@@ -255,9 +252,9 @@ def test_upload_and_download(demo):
         assert got == f.read()
 
 
+@pytest.mark.skipif(OTHER_BUILD,
+                    reason="the demo serves the repository's own build")
 def test_a_second_demo_in_the_same_tree_stops_the_first():
-    if os.environ.get("PYCGI_MODULE") or TEST_MODULE != "pycgi":
-        pytest.skip("the demo serves the repository's own build")
     first = Demo("prefork")
     try:
         second = Demo("prefork", root=first.root)
